@@ -1,0 +1,1 @@
+"""Principals, API keys, IAM-style policies and the one ``authorize`` decision."""

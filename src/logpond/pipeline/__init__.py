@@ -1,0 +1,1 @@
+"""The ingest pipeline: decode, normalize, validate, redact, apply metric filters, write."""

@@ -1,0 +1,1 @@
+"""The ASGI application: one module of routes per API surface, no business logic."""
