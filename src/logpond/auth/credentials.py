@@ -1,0 +1,44 @@
+"""Reading a credential from a request's headers: Bearer ``id:secret`` or HTTP Basic."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+
+from logpond.model.errors import AuthenticationError
+
+from .keys import Keyring
+from .policy import Principal
+
+__all__ = ["authenticate_headers"]
+
+
+def _split(pair: str) -> tuple[str, str]:
+    key_id, sep, secret = pair.partition(":")
+    if not sep or not key_id or not secret:
+        raise AuthenticationError("malformed credential: expected <access key id>:<secret>")
+    return key_id, secret
+
+
+def authenticate_headers(
+    headers: Mapping[str, str], keyring: Keyring, anonymous: Principal | None
+) -> Principal:
+    """The principal a request speaks for; ``anonymous`` (if configured) when it sends none."""
+    value = headers.get("authorization", "")
+    if not value:
+        if anonymous is not None:
+            return anonymous
+        raise AuthenticationError("missing credentials")
+    scheme, _, rest = value.strip().partition(" ")
+    scheme = scheme.lower()
+    rest = rest.strip()
+    if scheme == "bearer":
+        return keyring.authenticate(*_split(rest))
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(rest, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise AuthenticationError("malformed basic credential") from None
+        return keyring.authenticate(*_split(decoded))
+    raise AuthenticationError("unsupported authorization scheme", scheme=scheme)

@@ -1,0 +1,61 @@
+"""The ``logpond`` command: ``serve`` runs the server; the rest are clients of one."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from logpond import __version__
+from logpond.model.errors import LogpondError
+
+from .groups import groups
+from .ingest import ingest
+from .keys import keys
+from .search import search
+from .serve import serve
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="logpond")
+def cli() -> None:
+    """logpond: centralized logs for Python teams.
+
+    Start a server with `logpond serve`; the other commands talk to one at LOGPOND_URL
+    with LOGPOND_ACCESS_KEY_ID and LOGPOND_SECRET_ACCESS_KEY.
+    """
+
+
+for command in (serve, ingest, groups, keys, search):
+    cli.add_command(command)
+
+# Commands that live beside the package they drive, registered by import path.
+_OPTIONAL_COMMANDS = {"redact": "logpond.cli.redact:redact_command"}
+for _name, _target in _OPTIONAL_COMMANDS.items():
+    _module, _attr = _target.split(":")
+    try:
+        cli.add_command(getattr(importlib.import_module(_module), _attr), _name)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != _module:
+            raise
+
+
+def main() -> None:
+    """Entry point: a LogpondError becomes one line on stderr and exit status 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except LogpondError as exc:
+        details = " ".join(f"{k}={v}" for k, v in exc.details.items() if not isinstance(v, list))
+        click.echo(f"error: {exc.message}" + (f" ({details})" if details else ""), err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,94 @@
+"""``create_app(settings)``: the ASGI application and its lifespan. No business logic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+from logpond import __version__
+from logpond.model.clock import Clock, SystemClock
+
+from .errors import install_error_handlers
+from .responses import JSONResponse
+from .access import RawRoute
+from .routes import api_v1, health, ingest
+from .services import Services
+from .settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("logpond.server")
+
+
+async def _sweep_forever(services: Services, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(services.store.sweep_expired)
+        except Exception:
+            log.exception("retention sweep failed; will retry")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    on_ready: Callable[[Services], None] | None = None,
+) -> FastAPI:
+    """The logpond application; the store opens when the server starts, closes when it stops."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await asyncio.to_thread(Services.open, settings, clock or SystemClock())
+        app.state.services = services
+        sweeper = asyncio.create_task(
+            _sweep_forever(services, settings.storage.retention_sweep_seconds)
+        )
+        if on_ready is not None:
+            on_ready(services)
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await asyncio.to_thread(services.close)
+
+    app = FastAPI(
+        title="logpond",
+        version=__version__,
+        summary="Centralized log aggregation: ingest, search and manage log groups.",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+        # The API description is served by an authenticated route (routes/api_v1.py).
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    install_error_handlers(app)
+    app.router.routes.append(ingest.ingest)
+    app.include_router(health.router)
+    app.include_router(api_v1.router)
+    _document_raw_routes(app)
+    return app
+
+
+def _document_raw_routes(app: FastAPI) -> None:
+    """Add the raw routes' hand-written descriptions to the generated OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            for route in app.router.routes:
+                if isinstance(route, RawRoute):
+                    schema.setdefault("paths", {})[route.path] = route.openapi
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

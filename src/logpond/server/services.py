@@ -1,0 +1,102 @@
+"""What a running server holds: the store, the keyring, the pipeline. Built in the app's
+lifespan and passed to routes through ``app.state``; nothing lives at module level."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from logpond.auth.keys import Credentials, Keyring, SecretBox
+from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
+from logpond.model.clock import Clock
+from logpond.model.names import LogGroupName
+from logpond.pipeline.run import IngestPipeline
+from logpond.store.duckdb.connection import DuckDBSettings
+from logpond.store.duckdb.store import DuckDBStore
+
+from .settings import Settings
+
+__all__ = ["Services"]
+
+log = logging.getLogger("logpond.server")
+
+
+@dataclass
+class Services:
+    """The parts of a running server."""
+
+    settings: Settings
+    clock: Clock
+    store: DuckDBStore
+    keyring: Keyring
+    arns: Arns
+    pipeline: IngestPipeline
+    anonymous: Principal | None
+    root: Credentials
+    root_generated: bool
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock) -> Services:
+        """Open the store, load the keys, make sure a root key exists, apply the config."""
+        data_dir = settings.server.data_dir
+        store = DuckDBStore(
+            DuckDBSettings(
+                settings.database_path,
+                encryption_key=settings.encryption_key,
+                memory_limit=settings.storage.memory_limit,
+                threads=settings.storage.threads,
+                checkpoint_threshold=settings.storage.checkpoint_threshold,
+            ),
+            clock=clock,
+        )
+        try:
+            keyring = Keyring(store, SecretBox.for_data_dir(data_dir, settings.encryption_key), clock)
+            configured = None
+            if settings.root_access_key_id or settings.root_secret_access_key:
+                configured = Credentials(
+                    settings.root_access_key_id or "", settings.root_secret_access_key or ""
+                )
+            root, generated = keyring.ensure_root(data_dir, configured)
+            apply_group_config(store, settings)
+        except BaseException:
+            store.close()
+            raise
+        arns = Arns(settings.auth.region, settings.auth.account_id)
+        anonymous = None
+        if settings.auth.anonymous_role is not None:
+            anonymous = Principal(
+                "anonymous", compile_policy(role_policy(settings.auth.anonymous_role))
+            )
+        pipeline = IngestPipeline(
+            store, clock, arns, default_retention_days=settings.ingest.default_retention_days
+        )
+        return cls(settings, clock, store, keyring, arns, pipeline, anonymous, root, generated)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def apply_group_config(store: DuckDBStore, settings: Settings) -> None:
+    """Create or update the groups the config declares; never delete anything."""
+    for group in settings.log_groups:
+        existing = store.find_group(group.name)
+        if existing is None:
+            store.create_group(
+                LogGroupName(group.name), retention_days=group.retention_days, tags=group.tags
+            )
+            log.info("created log group from config", extra={"log_group": group.name})
+            continue
+        if existing.retention_days != group.retention_days or dict(existing.tags) != group.tags:
+            shorter = group.retention_days is not None and (
+                existing.retention_days is None or group.retention_days < existing.retention_days
+            )
+            if shorter:
+                log.warning(
+                    "config shortens retention; older events will expire",
+                    extra={
+                        "log_group": group.name,
+                        "from_days": existing.retention_days,
+                        "to_days": group.retention_days,
+                    },
+                )
+            store.update_group(group.name, retention_days=group.retention_days, tags=group.tags)

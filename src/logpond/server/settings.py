@@ -1,0 +1,189 @@
+"""The one settings model: defaults, then the YAML config file, then the environment, then
+command-line flags. ``docs/configuration.md`` documents every field; a test checks that it
+does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from logpond.model.errors import InvalidParameterError
+from logpond.model.limits import MAX_INGEST_BODY_BYTES
+from logpond.model.names import LogGroupName, validate_tags
+from logpond.model.retention import parse_retention_days
+
+__all__ = ["GroupConfig", "Settings", "load_settings"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5647
+DEFAULT_DATA_DIR = Path("./data")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    host: str = DEFAULT_HOST
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535)
+    data_dir: Path = DEFAULT_DATA_DIR
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class StorageConfig(_Strict):
+    encryption_key_file: Path | None = None
+    # DuckDB's buffer pool; with the rest of the process this keeps ingest under ~400 MB.
+    memory_limit: str = "192MB"
+    threads: int | None = Field(None, ge=1)
+    # Write-ahead log size that triggers a checkpoint (compression into the file).
+    checkpoint_threshold: str = "32MB"
+    retention_sweep_seconds: int = Field(3600, ge=1)
+
+
+class AuthConfig(_Strict):
+    region: str = "us-east-1"
+    account_id: str = Field("000000000000", pattern=r"^\d{12}$")
+    # Requests without a credential get this role; unset (the default) refuses them.
+    anonymous_role: Literal["admin", "reader", "shipper"] | None = None
+
+
+class IngestConfig(_Strict):
+    max_body_bytes: int = Field(MAX_INGEST_BODY_BYTES, ge=1024)
+    # Retention of groups created on the fly by ingest; unset means never expire.
+    default_retention_days: int | None = None
+
+    @field_validator("default_retention_days", mode="before")
+    @classmethod
+    def _retention(cls, value: object) -> int | None:
+        return _retention(value)
+
+
+class GroupConfig(_Strict):
+    name: str
+    retention_days: int | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return str(LogGroupName(value))
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _retention(cls, value: object) -> int | None:
+        return _retention(value)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        return validate_tags(value)
+
+
+def _retention(value: object) -> int | None:
+    try:
+        return parse_retention_days(value)
+    except InvalidParameterError as exc:
+        raise ValueError(exc.message) from None
+
+
+class Settings(_Strict):
+    """Everything a logpond server is configured by."""
+
+    server: ServerConfig = ServerConfig()
+    storage: StorageConfig = StorageConfig()
+    auth: AuthConfig = AuthConfig()
+    ingest: IngestConfig = IngestConfig()
+    log_groups: list[GroupConfig] = Field(default_factory=list)
+    # Secrets come from the environment only, never from the config file.
+    encryption_key: str | None = Field(None, exclude=True, repr=False)
+    root_access_key_id: str | None = Field(None, exclude=True)
+    root_secret_access_key: str | None = Field(None, exclude=True, repr=False)
+
+    @property
+    def database_path(self) -> Path:
+        return self.server.data_dir / "logpond.duckdb"
+
+
+_ENV = {
+    "LOGPOND_DATA_DIR": ("server", "data_dir"),
+    "LOGPOND_HOST": ("server", "host"),
+    "LOGPOND_PORT": ("server", "port"),
+    "LOGPOND_TLS_CERT": ("server", "tls_cert"),
+    "LOGPOND_TLS_KEY": ("server", "tls_key"),
+    "LOGPOND_LOG_LEVEL": ("server", "log_level"),
+    "LOGPOND_ENCRYPTION_KEY_FILE": ("storage", "encryption_key_file"),
+    "LOGPOND_MEMORY_LIMIT": ("storage", "memory_limit"),
+}
+
+
+def load_settings(
+    config_file: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge defaults, the config file, the environment and ``overrides`` (CLI flags).
+
+    ``overrides`` uses dotted keys (``"server.port"``); ``None`` values are ignored. Errors
+    name the offending key.
+    """
+    env = os.environ if environ is None else environ
+    path = config_file or (Path(env["LOGPOND_CONFIG"]) if env.get("LOGPOND_CONFIG") else None)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise InvalidParameterError("cannot read the config file", path=str(path)) from exc
+        except yaml.YAMLError as exc:
+            raise InvalidParameterError(
+                "config file is not valid YAML", path=str(path), reason=str(exc)
+            ) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise InvalidParameterError("config file must be a mapping", path=str(path))
+        data = loaded or {}
+    for name, (section, key) in _ENV.items():
+        if env.get(name):
+            data.setdefault(section, {})[key] = env[name]
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        section, key = dotted.split(".", 1)
+        data.setdefault(section, {})[key] = value
+    data["encryption_key"] = env.get("LOGPOND_ENCRYPTION_KEY") or None
+    data["root_access_key_id"] = env.get("LOGPOND_ROOT_ACCESS_KEY_ID") or None
+    data["root_secret_access_key"] = env.get("LOGPOND_ROOT_SECRET_ACCESS_KEY") or None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidParameterError(
+            f"invalid setting {where}: {first['msg']}",
+            setting=where,
+            source=str(path) if path else "environment or flags",
+        ) from None
+    if settings.encryption_key is None and settings.storage.encryption_key_file is not None:
+        key_file = settings.storage.encryption_key_file
+        try:
+            key = key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InvalidParameterError("cannot read the encryption key file", path=str(key_file)) from exc
+        if not key:
+            raise InvalidParameterError("the encryption key file is empty", path=str(key_file))
+        settings = settings.model_copy(update={"encryption_key": key})
+    if bool(settings.server.tls_cert) != bool(settings.server.tls_key):
+        raise InvalidParameterError("TLS needs both a certificate and a key file")
+    names = [g.name for g in settings.log_groups]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidParameterError("log group declared twice in the config", log_groups=duplicates)
+    return settings

@@ -1,0 +1,504 @@
+"""``DuckDBStore``: the embedded engine behind the ``Store`` interface."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+from sqlglot import exp
+
+from logpond.model.clock import Clock, SystemClock
+from logpond.model.errors import (
+    InvalidParameterError,
+    ResourceAlreadyExistsError,
+    ResourceNotFoundError,
+)
+from logpond.model.limits import MAX_LIST_LIMIT, MAX_SEARCH_LIMIT
+from logpond.model.names import LogGroupName, LogStreamName, validate_tags
+from logpond.model.retention import expiry_cutoff_ms
+from logpond.model.schema import PROMOTED_COLUMNS
+from logpond.store.base import (
+    UNSET,
+    AccessKeyRecord,
+    AppendResult,
+    LogGroup,
+    LogStream,
+    Page,
+    SearchRequest,
+    SearchResult,
+    StoredEvent,
+    StreamOrder,
+    SweepReport,
+    Unset,
+    decode_token,
+    encode_token,
+)
+from logpond.store.writer import GroupCommitWriter
+
+from .catalog import Catalog, GroupRow, StreamRow
+from .commit import EventCommitter, recover_statistics
+from .connection import DuckDBSettings, open_database
+from .retention import sweep
+from .sql import GroupScope, Params, day_of, events_relation
+
+__all__ = ["DuckDBStore"]
+
+# Columns a native search may test for equality without going through the JSON fields.
+_DIRECT_COLUMNS = frozenset({"message", *PROMOTED_COLUMNS})
+
+
+class DuckDBStore:
+    """Events, groups, streams and keys in one DuckDB file; see docs/architecture.md."""
+
+    dialect = "duckdb"
+
+    def __init__(self, settings: DuckDBSettings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._con = open_database(settings)
+        self.catalog = Catalog.load(self._con)
+        recover_statistics(self._con, self.catalog, self.catalog.next_seq)
+        self._committer = EventCommitter(self._con, self.catalog, self.clock)
+        self.writer = GroupCommitWriter(self._committer)
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
+        self._closed = False
+
+    # Lifecycle
+
+    def close(self) -> None:
+        """Commit what is queued, checkpoint, and close the file."""
+        if self._closed:
+            return
+        self._closed = True
+        self.writer.call(self._committer.flush_statistics)
+        self.writer.close()
+        with self._cursors_lock:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
+        self._con.execute("CHECKPOINT")
+        self._con.close()
+
+    @property
+    def accepting(self) -> bool:
+        """Whether writes are accepted (false once closing has begun)."""
+        return self.writer.accepting
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file."""
+        self.writer.call(lambda: self._con.execute("CHECKPOINT"))
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A read cursor for the calling thread (DuckDB connections are not shared)."""
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._con.cursor()
+            cursor.execute("USE lp")
+            self._local.cursor = cursor
+            with self._cursors_lock:
+                self._cursors.append(cursor)
+        return cursor
+
+    # Log groups
+
+    def _live_group(self, name: str) -> GroupRow:
+        row = self.catalog.group_by_name(name)
+        if row is None:
+            raise ResourceNotFoundError("log group not found", log_group=name)
+        return row
+
+    def _public_group(self, row: GroupRow) -> LogGroup:
+        return row.public(self.catalog.stored_bytes(row.id))
+
+    def create_group(
+        self,
+        name: LogGroupName,
+        *,
+        retention_days: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        kms_key_id: str | None = None,
+        exist_ok: bool = False,
+    ) -> LogGroup:
+        name = LogGroupName(name)
+        clean_tags = validate_tags(tags or {})
+
+        def create() -> GroupRow:
+            catalog = self.catalog
+            existing = catalog.group_by_name(name)
+            if existing is not None:
+                if exist_ok:
+                    return existing
+                raise ResourceAlreadyExistsError("log group already exists", log_group=name)
+            row = GroupRow(
+                catalog.next_group_id, name, self.clock.now_ms(), retention_days, clean_tags,
+                kms_key_id,
+            )  # fmt: skip
+            self._transaction(
+                ("INSERT INTO log_groups (id, name, created_ms, retention_days, tags, kms_key_id) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 [row.id, row.name, row.created_ms, row.retention_days,
+                  orjson.dumps(row.tags).decode(), row.kms_key_id]),
+                ("UPDATE meta SET value = ? WHERE key = 'next_group_id'", [str(row.id + 1)]),
+            )  # fmt: skip
+            with catalog.lock:
+                catalog.groups[row.id] = row
+                catalog.live_groups[name] = row.id
+                catalog.next_group_id = row.id + 1
+            return row
+
+        return self._public_group(self.writer.call(create))
+
+    def get_group(self, name: str) -> LogGroup:
+        return self._public_group(self._live_group(name))
+
+    def find_group(self, name: str) -> LogGroup | None:
+        row = self.catalog.group_by_name(name)
+        return None if row is None else self._public_group(row)
+
+    def list_groups(
+        self, *, prefix: str | None = None, limit: int = 50, next_token: str | None = None
+    ) -> Page[LogGroup]:
+        limit = _check_limit(limit, MAX_LIST_LIMIT)
+        after = decode_token(next_token) if next_token else None
+        with self.catalog.lock:
+            names = sorted(self.catalog.live_groups)
+        selected = [
+            n for n in names
+            if (prefix is None or n.startswith(prefix)) and (after is None or n > after)
+        ]  # fmt: skip
+        page = selected[:limit]
+        items = [self.get_group(n) for n in page]
+        token = encode_token(page[-1]) if len(selected) > limit else None
+        return Page(items, token)
+
+    def update_group(
+        self,
+        name: str,
+        *,
+        retention_days: int | None | Unset = UNSET,
+        tags: Mapping[str, str] | Unset = UNSET,
+        kms_key_id: str | None | Unset = UNSET,
+    ) -> LogGroup:
+        clean_tags = None if isinstance(tags, Unset) else validate_tags(tags)
+
+        def update() -> GroupRow:
+            row = self._live_group(name)
+            if not isinstance(retention_days, Unset):
+                row.retention_days = retention_days
+            if clean_tags is not None:
+                row.tags = clean_tags
+            if not isinstance(kms_key_id, Unset):
+                row.kms_key_id = kms_key_id
+            self._transaction(
+                ("UPDATE log_groups SET retention_days = ?, tags = ?, kms_key_id = ? WHERE id = ?",
+                 [row.retention_days, orjson.dumps(row.tags).decode(), row.kms_key_id, row.id]),
+            )  # fmt: skip
+            with self.catalog.lock:
+                self.catalog.groups[row.id] = row
+            return row
+
+        return self._public_group(self.writer.call(update))
+
+    def delete_group(self, name: str) -> None:
+        """Delete a group: it disappears at once; its events are removed by the next sweep."""
+
+        def delete() -> None:
+            row = self._live_group(name)
+            now = self.clock.now_ms()
+            self._transaction(
+                ("UPDATE log_groups SET deleted_ms = ? WHERE id = ?", [now, row.id]),
+                ("UPDATE log_streams SET deleted_ms = ? WHERE group_id = ? AND deleted_ms IS NULL",
+                 [now, row.id]),
+            )  # fmt: skip
+            catalog = self.catalog
+            with catalog.lock:
+                catalog.groups[row.id].deleted_ms = now
+                del catalog.live_groups[name]
+                for key in [k for k in catalog.live_streams if k[0] == row.id]:
+                    catalog.streams[catalog.live_streams.pop(key)].deleted_ms = now
+
+        self.writer.call(delete)
+
+    # Log streams
+
+    def create_stream(self, group: str, name: LogStreamName, *, exist_ok: bool = False) -> LogStream:
+        name = LogStreamName(name)
+
+        def create() -> LogStream:
+            catalog = self.catalog
+            row = self._live_group(group)
+            sid = catalog.stream_id(row.id, name)
+            if sid is not None:
+                if exist_ok:
+                    return catalog.streams[sid].public(group)
+                raise ResourceAlreadyExistsError(
+                    "log stream already exists", log_group=group, log_stream=name
+                )
+            stream = StreamRow(catalog.next_stream_id, row.id, name, self.clock.now_ms())
+            self._transaction(
+                ("INSERT INTO log_streams (id, group_id, name, created_ms) VALUES (?, ?, ?, ?)",
+                 [stream.id, stream.group_id, stream.name, stream.created_ms]),
+            )  # fmt: skip
+            with catalog.lock:
+                catalog.streams[stream.id] = stream
+                catalog.live_streams[(row.id, name)] = stream.id
+                catalog.next_stream_id = stream.id + 1
+            return stream.public(group)
+
+        return self.writer.call(create)
+
+    def get_stream(self, group: str, name: str) -> LogStream:
+        row = self._live_group(group)
+        with self.catalog.lock:
+            sid = self.catalog.live_streams.get((row.id, name))
+            if sid is None:
+                raise ResourceNotFoundError("log stream not found", log_group=group, log_stream=name)
+            return self.catalog.streams[sid].public(group)
+
+    def list_streams(
+        self,
+        group: str,
+        *,
+        prefix: str | None = None,
+        order: StreamOrder = StreamOrder.NAME,
+        descending: bool = False,
+        limit: int = 50,
+        next_token: str | None = None,
+    ) -> Page[LogStream]:
+        limit = _check_limit(limit, MAX_LIST_LIMIT)
+        row = self._live_group(group)
+        with self.catalog.lock:
+            streams = [
+                self.catalog.streams[sid].public(group)
+                for (gid, name), sid in self.catalog.live_streams.items()
+                if gid == row.id and (prefix is None or name.startswith(prefix))
+            ]
+
+        def key(s: LogStream) -> list[Any]:
+            if order is StreamOrder.NAME:
+                return [s.name]
+            return [s.last_event_ms or 0, s.name]
+
+        streams.sort(key=key, reverse=descending)
+        if next_token:
+            after = decode_token(next_token)
+            streams = [s for s in streams if (key(s) < after if descending else key(s) > after)]
+        page = streams[:limit]
+        token = encode_token(key(page[-1])) if len(streams) > limit else None
+        return Page(page, token)
+
+    def delete_stream(self, group: str, name: str) -> None:
+        """Delete a stream: it disappears at once; its events are removed by the next sweep."""
+
+        def delete() -> None:
+            stream = self.get_stream(group, name)
+            row = self._live_group(group)
+            sid = self.catalog.live_streams[(row.id, stream.name)]
+            now = self.clock.now_ms()
+            self._transaction(("UPDATE log_streams SET deleted_ms = ? WHERE id = ?", [now, sid]))
+            with self.catalog.lock:
+                self.catalog.streams[sid].deleted_ms = now
+                del self.catalog.live_streams[(row.id, stream.name)]
+
+        self.writer.call(delete)
+
+    # Events
+
+    def append(self, batch: pa.RecordBatch, *, create_streams: bool = True) -> Future[AppendResult]:
+        return self.writer.submit_batch(batch, create_streams=create_streams)
+
+    def scopes(self, groups: Sequence[str], start_ms: int | None) -> list[GroupScope]:
+        """The groups a read covers and, for each, the first visible event time."""
+        now = self.clock.now_ms()
+        scopes = []
+        for name in dict.fromkeys(groups):
+            row = self._live_group(name)
+            lowest = max(start_ms or 0, expiry_cutoff_ms(row.retention_days, now) or 0)
+            scopes.append(GroupScope(row.id, row.name, lowest))
+        return scopes
+
+    def days(self, scopes: Sequence[GroupScope], end_ms: int | None) -> list[int]:
+        """The day tables that may hold events of these groups in the range."""
+        if not scopes:
+            return []
+        first = day_of(min(s.visible_from_ms for s in scopes))
+        last = None if end_ms is None else day_of(max(end_ms - 1, 0))
+        wanted = {s.group_id for s in scopes}
+        with self.catalog.lock:
+            return sorted(
+                day
+                for day, groups in self.catalog.partitions.items()
+                if day >= first and (last is None or day <= last) and wanted.intersection(groups)
+            )
+
+    def events_source(
+        self, groups: Sequence[str], start_ms: int | None, end_ms: int | None, params: Params
+    ) -> exp.Subquery:
+        """The ``events`` relation (docs/architecture.md) for the query layer."""
+        scopes = self.scopes(groups, start_ms)
+        return events_relation(self.days(scopes, end_ms), scopes, params, end_ms=end_ms)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        limit = _check_limit(request.limit, MAX_SEARCH_LIMIT)
+        params = Params()
+        stream_ids: list[int] | None = None
+        if request.streams:
+            stream_ids = []
+            for group in request.groups:
+                row = self._live_group(group)
+                stream_ids.extend(
+                    sid
+                    for name in request.streams
+                    if (sid := self.catalog.stream_id(row.id, name)) is not None
+                )
+        scopes = self.scopes(request.groups, request.start_ms)
+        source = events_relation(
+            self.days(scopes, request.end_ms), scopes, params, end_ms=request.end_ms,
+            stream_ids=stream_ids,
+        )  # fmt: skip
+        conditions: list[exp.Expression] = []
+        if request.text:
+            needle = params.bind(request.text)
+            conditions.append(
+                exp.or_(
+                    exp.func("contains", exp.column("message"), needle),
+                    exp.func("contains", exp.column("fields"), needle.copy()),
+                )
+            )
+        for key, value in request.equals.items():
+            conditions.append(_equals(key, value, params))
+        ts, seq = exp.column("ts"), exp.column("seq")
+        if request.cursor:
+            cursor_ts, cursor_seq = _decode_cursor(request.cursor)
+            before = exp.GT if request.ascending else exp.LT
+            conditions.append(
+                exp.or_(
+                    before(this=ts.copy(), expression=params.bind(cursor_ts)),
+                    exp.and_(
+                        exp.EQ(this=ts.copy(), expression=params.bind(cursor_ts)),
+                        before(this=seq.copy(), expression=params.bind(cursor_seq)),
+                    ),
+                )
+            )
+        query = exp.select(
+            "seq", "group_name", "stream_name", "ts", "ingest_ts", "message", *PROMOTED_COLUMNS,
+            "fields",
+        ).from_(source)  # fmt: skip
+        if conditions:
+            query = query.where(exp.and_(*conditions))
+        desc = not request.ascending
+        query = query.order_by(
+            exp.Ordered(this=ts, desc=desc), exp.Ordered(this=seq, desc=desc)
+        ).limit(limit + 1)
+        rows = self.reader().execute(query.sql(dialect="duckdb"), params.values).fetchall()
+        events = [StoredEvent(*row[:6], *row[6:]) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = events[-1]
+            next_cursor = encode_token([last.timestamp, last.seq])
+        return SearchResult(events, next_cursor)
+
+    # Retention
+
+    def sweep_expired(self) -> SweepReport:
+        """Remove expired and deleted events; see ``retention.sweep``."""
+        def run() -> SweepReport:
+            self._committer.flush_statistics()
+            return sweep(self._con, self.catalog, self.clock.now_ms())
+
+        return self.writer.call(run)
+
+    # API keys
+
+    def put_key(self, record: AccessKeyRecord) -> None:
+        def put() -> None:
+            if any(k.access_key_id == record.access_key_id for k in self.list_keys()):
+                raise ResourceAlreadyExistsError("access key already exists")
+            self._transaction(
+                ("INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?)",
+                 [record.access_key_id, record.encrypted_secret,
+                  orjson.dumps(record.policy).decode(), record.description, record.created_ms,
+                  record.revoked_ms]),
+            )  # fmt: skip
+
+        self.writer.call(put)
+
+    def revoke_key(self, access_key_id: str) -> None:
+        def revoke() -> None:
+            live = [k for k in self.list_keys() if k.access_key_id == access_key_id]
+            if not live or live[0].revoked_ms is not None:
+                raise ResourceNotFoundError("access key not found", access_key_id=access_key_id)
+            self._transaction(
+                ("UPDATE access_keys SET revoked_ms = ? WHERE access_key_id = ?",
+                 [self.clock.now_ms(), access_key_id]),
+            )  # fmt: skip
+
+        self.writer.call(revoke)
+
+    def list_keys(self) -> list[AccessKeyRecord]:
+        rows = self.reader().execute(
+            "SELECT access_key_id, encrypted_secret, policy, description, created_ms, revoked_ms "
+            "FROM access_keys ORDER BY created_ms, access_key_id"
+        ).fetchall()
+        return [
+            AccessKeyRecord(kid, bytes(secret), orjson.loads(policy), desc, created, revoked)
+            for kid, secret, policy, desc, created, revoked in rows
+        ]
+
+    # Helpers
+
+    def _transaction(self, *statements: tuple[str, list[Any]]) -> None:
+        """Run statements in one transaction on the writer thread's connection."""
+        con = self._con
+        con.begin()
+        try:
+            for sql, args in statements:
+                con.execute(sql, args)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+
+
+def _check_limit(limit: int, maximum: int) -> int:
+    if not 1 <= limit <= maximum:
+        raise InvalidParameterError("limit out of range", limit=limit, min=1, max=maximum)
+    return limit
+
+
+def _json_path(key: str) -> str:
+    """A JSON path to a top-level key, quoted so any key text is taken literally."""
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _equals(key: str, value: str | int | float | bool, params: Params) -> exp.Expression:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int | float):
+        text = repr(value) if isinstance(value, float) else str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise InvalidParameterError("field values must be strings, numbers or booleans", field=key)
+    if key in _DIRECT_COLUMNS:
+        return exp.EQ(this=exp.column(key), expression=params.bind(text))
+    extracted = exp.func("json_extract_string", exp.column("fields"), params.bind(_json_path(key)))
+    return exp.EQ(this=extracted, expression=params.bind(text))
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    value = decode_token(cursor)
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise InvalidParameterError("invalid cursor")
+    return value[0], value[1]
