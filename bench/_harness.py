@@ -64,10 +64,21 @@ def run_server(data_dir: Path, *extra_args: str, env: dict[str, str] | None = No
     }
     log = open(data_dir.parent / f"{data_dir.name}.server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "logpond", "serve", "--data-dir", str(data_dir),
-         "--port", str(port), *extra_args],
-        env=environ, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "logpond",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            *extra_args,
+        ],
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     server = Server(process, f"http://127.0.0.1:{port}", port, data_dir)
     deadline = time.monotonic() + 60
     while True:
@@ -128,9 +139,7 @@ class LoadResult:
     accepted: int = 0
 
 
-async def _one_connection(
-    port: int, requests: list[bytes], result: LoadResult, lock: asyncio.Lock
-) -> None:
+async def _one_connection(port: int, requests: list[bytes], result: LoadResult, lock: asyncio.Lock) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
     try:
         for request in requests:

@@ -26,25 +26,51 @@ GROUPS = {
     "k8s": "/qualisys/production/kubernetes",
 }
 
-_TENANTS = [f"tenant_{n}" for n in (
-    "acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka", "tyrell",
-    "cyberdyne", "soylent", "aperture",
-)]  # fmt: skip
+_TENANTS = [
+    f"tenant_{n}"
+    for n in (
+        "acme",
+        "globex",
+        "initech",
+        "umbrella",
+        "hooli",
+        "stark",
+        "wayne",
+        "wonka",
+        "tyrell",
+        "cyberdyne",
+        "soylent",
+        "aperture",
+    )
+]
 _PATHS = [
-    "/api/v1/test-cases", "/api/v1/test-cases/{id}", "/api/v1/test-runs", "/api/v1/projects",
-    "/api/v1/users/me", "/api/v1/reports/{id}", "/api/v1/agents/run", "/api/v1/integrations",
+    "/api/v1/test-cases",
+    "/api/v1/test-cases/{id}",
+    "/api/v1/test-runs",
+    "/api/v1/projects",
+    "/api/v1/users/me",
+    "/api/v1/reports/{id}",
+    "/api/v1/agents/run",
+    "/api/v1/integrations",
 ]
 _METHODS = ["GET", "GET", "GET", "GET", "POST", "POST", "PUT", "DELETE"]
 _AGENTS = [
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Safari/605.1.15",
-    "python-httpx/0.28.1", "qualisys-cli/2.4.0", "curl/8.5.0",
+    "python-httpx/0.28.1",
+    "qualisys-cli/2.4.0",
+    "curl/8.5.0",
 ]
 _STATUS = [200] * 70 + [201] * 10 + [204] * 5 + [400] * 5 + [404] * 5 + [422] * 2 + [500, 503, 502]
 _TASKS = ["generate_test_cases", "run_suite", "summarize_run", "embed_documents", "triage_failure"]
 _WORKER_MESSAGES = [
-    "task started", "task finished", "agent step completed", "llm call", "tool call",
-    "retrying task", "cache miss",
+    "task started",
+    "task finished",
+    "agent step completed",
+    "llm call",
+    "tool call",
+    "retrying task",
+    "cache miss",
 ]
 _NODES = [f"ip-10-0-{n}-{m}.ec2.internal" for n in (1, 2, 3) for m in (11, 27, 142)]
 
@@ -116,12 +142,18 @@ def generate(count: int, seed: int = 20260124, start_ms: int = START_MS) -> Iter
             node = rng.choice(_NODES)
             source = rng.choice(["kubelet", "kube-proxy", "k8s-events"])
             if source == "kubelet":
-                text = (f"I0124 10:15:30.123456    {rng.randint(1000, 9999)} reconciler.go:"
-                        f"{rng.randint(100, 400)}] \"operationExecutor.MountVolume started\" "
-                        f"volume=\"pvc-{rng.getrandbits(32):08x}\" pod=\"qualisys/"
-                        f"qualisys-worker-{rng.getrandbits(20):05x}\"")  # fmt: skip
+                text = (
+                    f"I0124 10:15:30.123456    {rng.randint(1000, 9999)} reconciler.go:"
+                    f'{rng.randint(100, 400)}] "operationExecutor.MountVolume started" '
+                    f'volume="pvc-{rng.getrandbits(32):08x}" pod="qualisys/'
+                    f'qualisys-worker-{rng.getrandbits(20):05x}"'
+                )
             elif source == "kube-proxy":
-                text = f"I0124 10:15:30.123456       1 proxier.go:{rng.randint(700, 900)}] \"SyncProxyRules complete\" elapsed=\"{rng.randint(5, 300)}ms\""
+                line = rng.randint(700, 900)
+                text = (
+                    f"I0124 10:15:30.123456       1 proxier.go:{line}] "
+                    f'"SyncProxyRules complete" elapsed="{rng.randint(5, 300)}ms"'
+                )
             else:
                 text = f"Successfully assigned qualisys/qualisys-api-{rng.getrandbits(24):06x} to {node}"
             record = {

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import (  # noqa: E402
+from _harness import (
     RssSampler,
     dir_bytes,
     percentile,
@@ -34,11 +34,10 @@ from _harness import (  # noqa: E402
     run_load,
     run_server,
 )
-from corpus import GROUPS, generate  # noqa: E402
-
-from logpond.ingest.base import DecodeContext  # noqa: E402
-from logpond.ingest.ndjson import NDJSONDecoder  # noqa: E402
-from logpond.store.duckdb.connection import partition_ddl  # noqa: E402
+from corpus import GROUPS, generate
+from logpond.ingest.base import DecodeContext
+from logpond.ingest.ndjson import NDJSONDecoder
+from logpond.store.duckdb.connection import partition_ddl
 
 MIB = 1 << 20
 
@@ -74,7 +73,9 @@ def by_count(lines_by_kind: dict[str, list[bytes]], per_body: int) -> list[tuple
     return out
 
 
-def scenario(name: str, workdir: Path, chunks: list[tuple[str, str, bytes, int]], connections: int) -> dict[str, float]:
+def scenario(
+    name: str, workdir: Path, chunks: list[tuple[str, str, bytes, int]], connections: int
+) -> dict[str, float]:
     data_dir = workdir / name
     events = sum(c[3] for c in chunks)
     payload = sum(len(c[2]) for c in chunks)
@@ -114,16 +115,20 @@ def engine_limit(workdir: Path, chunks: list[tuple[str, str, bytes, int]]) -> di
         batch = decoder.decode(body, DecodeContext(group, stream, 0)).batch
         n = batch.num_rows
         tables.append(
-            pa.table({
-                "seq": pa.array(range(seq_base * 100_000, seq_base * 100_000 + n), pa.int64()),
-                "ts": batch.column("timestamp"),
-                "ingest_ts": pa.array([0] * n, pa.int64()),
-                "group_id": pa.array([hash(group) % 7] * n, pa.int32()),
-                "stream_id": pa.array([hash(stream) % 97] * n, pa.int32()),
-                **{c: batch.column(c) for c in ("level", "message", "trace_id", "span_id",
-                                                  "tenant_id", "service", "fields")},
-            })
-        )  # fmt: skip
+            pa.table(
+                {
+                    "seq": pa.array(range(seq_base * 100_000, seq_base * 100_000 + n), pa.int64()),
+                    "ts": batch.column("timestamp"),
+                    "ingest_ts": pa.array([0] * n, pa.int64()),
+                    "group_id": pa.array([hash(group) % 7] * n, pa.int32()),
+                    "stream_id": pa.array([hash(stream) % 97] * n, pa.int32()),
+                    **{
+                        c: batch.column(c)
+                        for c in ("level", "message", "trace_id", "span_id", "tenant_id", "service", "fields")
+                    },
+                }
+            )
+        )
     path = workdir / "engine.duckdb"
     con = duckdb.connect(":memory:")
     con.execute(f"ATTACH '{path}' AS e (STORAGE_VERSION 'v1.5.0')")
@@ -140,12 +145,18 @@ def engine_limit(workdir: Path, chunks: list[tuple[str, str, bytes, int]]) -> di
     con.execute("CHECKPOINT")
     seconds = time.perf_counter() - started
     con.close()
-    return {"events": events, "seconds": seconds, "events_per_s": events / seconds,
-            "bytes_per_event": path.stat().st_size / events}  # fmt: skip
+    return {
+        "events": events,
+        "seconds": seconds,
+        "events_per_s": events / seconds,
+        "bytes_per_event": path.stat().st_size / events,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=2_000_000, help="events in scenario A")
     parser.add_argument("--small-events", type=int, default=300_000, help="events in scenario B")
     parser.add_argument("--seed", type=int, default=20260124)

@@ -171,9 +171,7 @@ class Keyring:
     def list(self) -> list[AccessKeyRecord]:
         return self._store.list_keys()
 
-    def ensure_root(
-        self, data_dir: Path, configured: Credentials | None
-    ) -> tuple[Credentials, bool]:
+    def ensure_root(self, data_dir: Path, configured: Credentials | None) -> tuple[Credentials, bool]:
         """Make sure a root key exists; returns it and whether it was just generated.
 
         A root key given in the environment lives in memory only: the environment stays

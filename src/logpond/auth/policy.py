@@ -36,13 +36,21 @@ __all__ = [
 
 # What each built-in role may do. ``shipper`` is the source story's Fluent Bit policy.
 _READ_ACTIONS = [
-    "logs:Describe*", "logs:Get*", "logs:List*", "logs:FilterLogEvents", "logs:StartQuery",
-    "logs:StopQuery", "logs:StartLiveTail", "logs:TestMetricFilter",
-]  # fmt: skip
+    "logs:Describe*",
+    "logs:Get*",
+    "logs:List*",
+    "logs:FilterLogEvents",
+    "logs:StartQuery",
+    "logs:StopQuery",
+    "logs:StartLiveTail",
+    "logs:TestMetricFilter",
+]
 _SHIP_ACTIONS = [
-    "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "logs:DescribeLogGroups",
     "logs:DescribeLogStreams",
-]  # fmt: skip
+]
 ROLES: dict[str, list[str]] = {
     "admin": ["*"],
     "reader": [*_READ_ACTIONS, "logpond:GetOpenApi"],
@@ -81,11 +89,10 @@ def role_policy(role: str, groups: str | None = None) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": actions,
-             "Resource": [f"arn:aws:logs:*:*:log-group:{groups}"]},
+            {"Effect": "Allow", "Action": actions, "Resource": [f"arn:aws:logs:*:*:log-group:{groups}"]},
             {"Effect": "Allow", "Action": ["logpond:GetOpenApi"], "Resource": ["*"]},
         ],
-    }  # fmt: skip
+    }
 
 
 @lru_cache(maxsize=4096)

@@ -4,9 +4,10 @@ error becomes one clear line."""
 from __future__ import annotations
 
 import functools
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import click
 import httpx
@@ -17,10 +18,10 @@ DEFAULT_URL = "http://127.0.0.1:5647"
 
 
 class ClientError(click.ClickException):
-    """A failed call, reported as one line and exit status 1."""
+    """A failed call, reported as one line ("error: ...") and exit status 1."""
 
-    def format_message(self) -> str:
-        return self.message
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.message, err=True)
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Client:
     url: str
     access_key_id: str | None
     secret_access_key: str | None
-    verify: bool | str = True
+    verify: bool | ssl.SSLContext = True
     timeout: float = 60.0
 
     def _http(self) -> httpx.Client:
@@ -47,7 +48,7 @@ class Client:
             with self._http() as http:
                 response = http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ClientError(f"cannot reach logpond at {self.url}: {exc}") from None
+            raise ClientError(f"error: cannot reach logpond at {self.url}: {exc}") from None
         return self.result(response)
 
     def session(self) -> httpx.Client:
@@ -88,22 +89,33 @@ def with_client(command: Callable[..., Any]) -> Callable[..., Any]:
                 "error: no credentials; set LOGPOND_ACCESS_KEY_ID and LOGPOND_SECRET_ACCESS_KEY "
                 "(a new server prints its root key and saves it in <data dir>/root-credentials)"
             )
-        return command(Client(url, access_key_id, secret_access_key, verify=ca_file or True), **kwargs)
+        verify: bool | ssl.SSLContext = True
+        if ca_file:
+            verify = ssl.create_default_context(cafile=ca_file)
+        return command(Client(url, access_key_id, secret_access_key, verify=verify), **kwargs)
 
     func: Any = wrapper
     func = click.option(
-        "--ca-file", type=click.Path(exists=True, dir_okay=False), envvar="LOGPOND_CA_FILE",
+        "--ca-file",
+        type=click.Path(exists=True, dir_okay=False),
+        envvar="LOGPOND_CA_FILE",
         help="CA bundle to verify an HTTPS server with.",
-    )(func)  # fmt: skip
+    )(func)
     func = click.option(
-        "--secret-access-key", envvar="LOGPOND_SECRET_ACCESS_KEY", show_envvar=True,
+        "--secret-access-key",
+        envvar="LOGPOND_SECRET_ACCESS_KEY",
+        show_envvar=True,
         help="Secret of the API key.",
-    )(func)  # fmt: skip
+    )(func)
     func = click.option(
         "--access-key-id", envvar="LOGPOND_ACCESS_KEY_ID", show_envvar=True, help="API key id."
     )(func)
     func = click.option(
-        "--url", envvar="LOGPOND_URL", default=DEFAULT_URL, show_default=True, show_envvar=True,
+        "--url",
+        envvar="LOGPOND_URL",
+        default=DEFAULT_URL,
+        show_default=True,
+        show_envvar=True,
         help="The logpond server.",
-    )(func)  # fmt: skip
+    )(func)
     return func  # type: ignore[no-any-return]

@@ -57,11 +57,15 @@ def list_groups(client: Client, prefix: str | None, as_json: bool) -> None:
     print_table(
         ["NAME", "RETENTION", "STORED BYTES", "TAGS"],
         [
-            [g["name"], f"{g['retention_days']}d" if g["retention_days"] else "never",
-             str(g["stored_bytes"]), ",".join(f"{k}={v}" for k, v in g["tags"].items())]
+            [
+                g["name"],
+                f"{g['retention_days']}d" if g["retention_days"] else "never",
+                str(g["stored_bytes"]),
+                ",".join(f"{k}={v}" for k, v in g["tags"].items()),
+            ]
             for g in items
         ],
-    )  # fmt: skip
+    )
 
 
 @groups.command("create")

@@ -21,9 +21,7 @@ def _batches(source: BinaryIO, limit: int) -> Iterator[tuple[bytes, int, int]]:
     lines: list[bytes] = []
     size = 0
     first = 1
-    number = 0
-    for line in source:
-        number += 1
+    for number, line in enumerate(source, start=1):
         lines.append(line)
         size += len(line)
         if size >= limit:
@@ -37,8 +35,14 @@ def _batches(source: BinaryIO, limit: int) -> Iterator[tuple[bytes, int, int]]:
 @click.argument("file", type=click.File("rb"))
 @click.option("--group", "-g", required=True, help="Log group to write to.")
 @click.option("--stream", "-s", default="default", show_default=True, help="Log stream.")
-@click.option("--format", "fmt", type=click.Choice(["ndjson", "text"]), default="ndjson",
-              show_default=True, help="ndjson: JSON records (other lines kept as text); text: one message per line.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ndjson", "text"]),
+    default="ndjson",
+    show_default=True,
+    help="ndjson: JSON records (other lines kept as text); text: one message per line.",
+)
 @with_client
 def ingest(client: Client, file: BinaryIO, group: str, stream: str, fmt: str) -> None:
     """Send FILE (or - for standard input) to a log group."""
@@ -47,10 +51,15 @@ def ingest(client: Client, file: BinaryIO, group: str, stream: str, fmt: str) ->
     accepted = rejected = 0
     shown = 0
     show_progress = total_bytes is not None and total_bytes > 4 * BATCH_BYTES and sys.stderr.isatty()
-    with client.session() as http, click.progressbar(
-        length=total_bytes or 0, label="ingesting", file=sys.stderr,
-        hidden=not show_progress,
-    ) as bar:  # fmt: skip
+    with (
+        client.session() as http,
+        click.progressbar(
+            length=total_bytes or 0,
+            label="ingesting",
+            file=sys.stderr,
+            hidden=not show_progress,
+        ) as bar,
+    ):
         for body, first, _count in _batches(file, BATCH_BYTES):
             response = http.post(
                 "/api/v1/ingest",

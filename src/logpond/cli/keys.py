@@ -20,18 +20,31 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--role", type=click.Choice(["admin", "reader", "shipper"]),
-              help="A built-in role: admin (everything), reader (search), shipper (write).")
-@click.option("--groups", metavar="PATTERN", help="Limit the role to log groups matching this, e.g. '/qualisys/*'.")
-@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An IAM-style policy document (JSON) instead of a role.")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "reader", "shipper"]),
+    help="A built-in role: admin (everything), reader (search), shipper (write).",
+)
+@click.option(
+    "--groups", metavar="PATTERN", help="Limit the role to log groups matching this, e.g. '/qualisys/*'."
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An IAM-style policy document (JSON) instead of a role.",
+)
 @click.option("--description", default="", help="What the key is for.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @with_client
 def create_key(
-    client: Client, role: str | None, groups: str | None, policy_file: Path | None,
-    description: str, as_json: bool,
-) -> None:  # fmt: skip
+    client: Client,
+    role: str | None,
+    groups: str | None,
+    policy_file: Path | None,
+    description: str,
+    as_json: bool,
+) -> None:
     """Create a key; its secret is printed once."""
     if (role is None) == (policy_file is None):
         raise click.UsageError("give exactly one of --role or --policy")
@@ -73,9 +86,9 @@ def list_keys(client: Client, as_json: bool) -> None:
 
 
 @keys.command("revoke")
-@click.argument("access_key_id")
+@click.argument("key_id", metavar="ACCESS_KEY_ID")
 @with_client
-def revoke_key(client: Client, access_key_id: str) -> None:
+def revoke_key(client: Client, key_id: str) -> None:
     """Revoke a key; requests signed with it are refused from now on."""
-    client.request("DELETE", f"/api/v1/keys/{access_key_id}")
-    click.echo(f"revoked {access_key_id}")
+    client.request("DELETE", f"/api/v1/keys/{key_id}")
+    click.echo(f"revoked {key_id}")

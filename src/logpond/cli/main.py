@@ -13,6 +13,7 @@ from logpond.model.errors import LogpondError
 from .groups import groups
 from .ingest import ingest
 from .keys import keys
+from .rekey import rekey
 from .search import search
 from .serve import serve
 
@@ -29,7 +30,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, ingest, groups, keys, search):
+for command in (serve, ingest, groups, keys, search, rekey):
     cli.add_command(command)
 
 # Commands that live beside the package they drive, registered by import path.

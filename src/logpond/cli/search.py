@@ -52,16 +52,30 @@ def _line(event: dict[str, Any]) -> str:
 @click.option("--start", help="Start time (ISO-8601 or epoch ms), inclusive.")
 @click.option("--end", help="End time (ISO-8601 or epoch ms), exclusive.")
 @click.option("--query", "-q", help="Text the message or fields must contain.")
-@click.option("--field", "-f", "fields", multiple=True, metavar="NAME=VALUE",
-              help="A field that must have this value, e.g. trace_id=abc (repeatable).")
+@click.option(
+    "--field",
+    "-f",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A field that must have this value, e.g. trace_id=abc (repeatable).",
+)
 @click.option("--limit", "-n", type=click.IntRange(1, 1_000_000), default=100, show_default=True)
 @click.option("--asc", is_flag=True, help="Oldest first (default newest first).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @with_client
 def search(
-    client: Client, groups: tuple[str, ...], since: str | None, start: str | None,
-    end: str | None, query: str | None, fields: tuple[str, ...], limit: int, asc: bool, fmt: str,
-) -> None:  # fmt: skip
+    client: Client,
+    groups: tuple[str, ...],
+    since: str | None,
+    start: str | None,
+    end: str | None,
+    query: str | None,
+    fields: tuple[str, ...],
+    limit: int,
+    asc: bool,
+    fmt: str,
+) -> None:
     """Print events that match, newest first."""
     if since and start:
         raise click.UsageError("give --since or --start, not both")

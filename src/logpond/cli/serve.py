@@ -21,7 +21,7 @@ def _banner(services: Services, url: str) -> None:
     root = services.root
     creds_file = settings.server.data_dir / "root-credentials"
     if services.root_generated:
-        click.echo("Root credentials (shown once; saved with mode 0600 in " f"{creds_file}):")
+        click.echo(f"Root credentials (shown once; saved with mode 0600 in {creds_file}):")
         click.echo(f"  export LOGPOND_URL={url}")
         click.echo(f"  export LOGPOND_ACCESS_KEY_ID={root.access_key_id}")
         click.echo(f"  export LOGPOND_SECRET_ACCESS_KEY={root.secret_access_key}")
@@ -33,16 +33,29 @@ def _banner(services: Services, url: str) -> None:
 
 
 @click.command()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Where the database lives [env LOGPOND_DATA_DIR; default ./data].")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the database lives [env LOGPOND_DATA_DIR; default ./data].",
+)
 @click.option("--host", help="Interface to listen on [env LOGPOND_HOST; default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [env LOGPOND_PORT; default 5647].")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML config file [env LOGPOND_CONFIG].")
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Serve HTTPS with this certificate (PEM).")
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The certificate's private key (PEM).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML config file [env LOGPOND_CONFIG].",
+)
+@click.option(
+    "--tls-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM).",
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM).",
+)
 @click.option("--access-log/--no-access-log", default=False, help="Log every HTTP request.")
 def serve(
     data_dir: Path | None,
@@ -70,10 +83,13 @@ def serve(
     settings = load_settings(
         config_file,
         overrides={
-            "server.data_dir": data_dir, "server.host": host, "server.port": port,
-            "server.tls_cert": tls_cert, "server.tls_key": tls_key,
+            "server.data_dir": data_dir,
+            "server.host": host,
+            "server.port": port,
+            "server.tls_cert": tls_cert,
+            "server.tls_key": tls_key,
         },
-    )  # fmt: skip
+    )
     server = settings.server
     scheme = "https" if server.tls_cert else "http"
     shown_host = f"[{server.host}]" if ":" in server.host else server.host

@@ -8,16 +8,15 @@ A decoder turns one request body into a :class:`Decoded`: an Arrow batch with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
 from functools import lru_cache
+from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
 
 from logpond.model.limits import MAX_EVENT_BYTES
-from logpond.model.timestamps import parse_timestamp
 from logpond.model.schema import EVENT_SCHEMA
+from logpond.model.timestamps import parse_timestamp
 
 __all__ = [
     "DecodeContext",
@@ -41,11 +40,10 @@ SERVICE_KEYS = ("service",)
 _ALIAS_ORDER: tuple[tuple[str, int], ...] = tuple(
     (key, slot)
     for slot, keys in enumerate(
-        (TIMESTAMP_KEYS, MESSAGE_KEYS, LEVEL_KEYS, TRACE_ID_KEYS, SPAN_ID_KEYS, TENANT_ID_KEYS,
-         SERVICE_KEYS)
+        (TIMESTAMP_KEYS, MESSAGE_KEYS, LEVEL_KEYS, TRACE_ID_KEYS, SPAN_ID_KEYS, TENANT_ID_KEYS, SERVICE_KEYS)
     )
     for key in keys
-)  # fmt: skip
+)
 
 _ALIAS_KEYS = frozenset(key for key, _ in _ALIAS_ORDER)
 
@@ -122,8 +120,8 @@ class EventColumns:
 
     __slots__ = (
         "fields",
-        "line",
         "level",
+        "line",
         "log_group",
         "log_stream",
         "message",

@@ -7,6 +7,7 @@ timestamp that cannot be read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -15,12 +16,22 @@ from .base import DecodeContext, Decoded, EventColumns, Rejection, too_large
 
 __all__ = ["NDJSONDecoder", "PlainTextDecoder"]
 
-_JSON_TYPES = ("application/json", "application/x-ndjson", "application/jsonl",
-               "application/x-jsonlines", "application/ndjson", "application/json-seq")  # fmt: skip
+_JSON_TYPES = (
+    "application/json",
+    "application/x-ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+    "application/ndjson",
+    "application/json-seq",
+)
 
 
-def _body_lines(body: bytes) -> list[bytes]:
-    return body.split(b"\n")
+def _body_lines(body: bytes) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of a body with their 1-based numbers, line endings removed."""
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        text = line[:-1] if line.endswith(b"\r") else line
+        if text and not text.isspace():
+            yield number, text
 
 
 class NDJSONDecoder:
@@ -39,11 +50,7 @@ class NDJSONDecoder:
                 return columns.build(rejections)
         loads = orjson.loads
         add_record = columns.add_record
-        for number, line in enumerate(_body_lines(body), start=1):
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if not line or line.isspace():
-                continue
+        for number, line in _body_lines(body):
             reason = too_large(len(line))
             if reason is not None:
                 rejections.append(Rejection(number, reason))
@@ -121,11 +128,7 @@ class PlainTextDecoder:
         columns = EventColumns()
         rejections: list[Rejection] = []
         group, stream, now = context.log_group, context.log_stream, context.now_ms
-        for number, line in enumerate(_body_lines(body), start=1):
-            if line.endswith(b"\r"):
-                line = line[:-1]
-            if not line or line.isspace():
-                continue
+        for number, line in _body_lines(body):
             reason = too_large(len(line))
             if reason is not None:
                 rejections.append(Rejection(number, reason))

@@ -31,9 +31,7 @@ class LogGroupName(str):
         if not isinstance(value, str) or not value:
             raise InvalidNameError("log group name must not be empty")
         if len(value) > MAX_GROUP_NAME_CHARS:
-            raise InvalidNameError(
-                "log group name is too long", length=len(value), max=MAX_GROUP_NAME_CHARS
-            )
+            raise InvalidNameError("log group name is too long", length=len(value), max=MAX_GROUP_NAME_CHARS)
         if not _GROUP_NAME_RE.fullmatch(value):
             raise InvalidNameError(
                 "log group name may only contain letters, digits and . - _ / #",

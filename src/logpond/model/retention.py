@@ -8,9 +8,29 @@ __all__ = ["RETENTION_DAYS", "expiry_cutoff_ms", "parse_retention_days"]
 
 # CloudWatch Logs' allowed retention periods in days; ``None`` means never expire.
 RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-    2557, 2922, 3288, 3653,
-)  # fmt: skip
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 DAY_MS = 86_400_000
 
@@ -24,9 +44,7 @@ def parse_retention_days(value: object) -> int | None:
     try:
         days = int(value)
     except ValueError:
-        raise InvalidParameterError(
-            "retention must be a number of days", value=value
-        ) from None
+        raise InvalidParameterError("retention must be a number of days", value=value) from None
     if days not in RETENTION_DAYS:
         raise InvalidParameterError(
             "retention is not an allowed value", value=days, allowed=list(RETENTION_DAYS)

@@ -84,9 +84,7 @@ class IngestPipeline:
                 batch = stage(batch)
         result = AppendResult(0)
         if batch.num_rows:
-            result = await asyncio.wrap_future(
-                self.store.append(batch, create_streams=create_streams)
-            )
+            result = await asyncio.wrap_future(self.store.append(batch, create_streams=create_streams))
             for hook in self.hooks:
                 hook(batch, result)
         rejections.sort(key=lambda r: r.line)

@@ -78,8 +78,9 @@ class RawRoute(Route):
     the request is authenticated before the handler runs, and the handler names the
     resource with ``access.group(...)``."""
 
-    def __init__(self, path: str, handler: RawHandler, *, action: str, methods: list[str],
-                 openapi: dict[str, Any]) -> None:  # fmt: skip
+    def __init__(
+        self, path: str, handler: RawHandler, *, action: str, methods: list[str], openapi: dict[str, Any]
+    ) -> None:
         async def endpoint(request: Request) -> Response:
             access = authenticate(request, action)
             return await handler(request, access, request.app.state.services)

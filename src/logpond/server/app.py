@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from logpond import __version__
 from logpond.model.clock import Clock, SystemClock
 
+from .access import RawRoute
 from .errors import install_error_handlers
 from .responses import JSONResponse
-from .access import RawRoute
 from .routes import api_v1, health, ingest
 from .services import Services
 from .settings import Settings
@@ -46,9 +46,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await asyncio.to_thread(Services.open, settings, clock or SystemClock())
         app.state.services = services
-        sweeper = asyncio.create_task(
-            _sweep_forever(services, settings.storage.retention_sweep_seconds)
-        )
+        sweeper = asyncio.create_task(_sweep_forever(services, settings.storage.retention_sweep_seconds))
         if on_ready is not None:
             on_ready(services)
         try:

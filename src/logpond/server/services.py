@@ -64,9 +64,7 @@ class Services:
         arns = Arns(settings.auth.region, settings.auth.account_id)
         anonymous = None
         if settings.auth.anonymous_role is not None:
-            anonymous = Principal(
-                "anonymous", compile_policy(role_policy(settings.auth.anonymous_role))
-            )
+            anonymous = Principal("anonymous", compile_policy(role_policy(settings.auth.anonymous_role)))
         pipeline = IngestPipeline(
             store, clock, arns, default_retention_days=settings.ingest.default_retention_days
         )
@@ -81,9 +79,7 @@ def apply_group_config(store: DuckDBStore, settings: Settings) -> None:
     for group in settings.log_groups:
         existing = store.find_group(group.name)
         if existing is None:
-            store.create_group(
-                LogGroupName(group.name), retention_days=group.retention_days, tags=group.tags
-            )
+            store.create_group(LogGroupName(group.name), retention_days=group.retention_days, tags=group.tags)
             log.info("created log group from config", extra={"log_group": group.name})
             continue
         if existing.retention_days != group.retention_days or dict(existing.tags) != group.tags:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from logpond.model.errors import InvalidParameterError
+from logpond.model.errors import InvalidParameterError, LogpondError
 from logpond.model.limits import MAX_INGEST_BODY_BYTES
 from logpond.model.names import LogGroupName, validate_tags
 from logpond.model.retention import parse_retention_days
@@ -74,7 +74,10 @@ class GroupConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return str(LogGroupName(value))
+        try:
+            return str(LogGroupName(value))
+        except LogpondError as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("retention_days", mode="before")
     @classmethod
@@ -84,23 +87,26 @@ class GroupConfig(_Strict):
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        return validate_tags(value)
+        try:
+            return validate_tags(value)
+        except LogpondError as exc:
+            raise ValueError(exc.message) from None
 
 
 def _retention(value: object) -> int | None:
     try:
         return parse_retention_days(value)
-    except InvalidParameterError as exc:
+    except LogpondError as exc:
         raise ValueError(exc.message) from None
 
 
 class Settings(_Strict):
     """Everything a logpond server is configured by."""
 
-    server: ServerConfig = ServerConfig()
-    storage: StorageConfig = StorageConfig()
-    auth: AuthConfig = AuthConfig()
-    ingest: IngestConfig = IngestConfig()
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
     log_groups: list[GroupConfig] = Field(default_factory=list)
     # Secrets come from the environment only, never from the config file.
     encryption_key: str | None = Field(None, exclude=True, repr=False)

@@ -199,9 +199,9 @@ class Store(Protocol):
         self,
         name: str,
         *,
-        retention_days: int | None | Unset = UNSET,
+        retention_days: int | Unset | None = UNSET,
         tags: Mapping[str, str] | Unset = UNSET,
-        kms_key_id: str | None | Unset = UNSET,
+        kms_key_id: str | Unset | None = UNSET,
     ) -> LogGroup: ...
 
     def delete_group(self, name: str) -> None: ...

@@ -95,15 +95,11 @@ async def create_group(
     name = LogGroupName(spec.name)
     access.group(name)
     retention = parse_retention_days(spec.retention_days)
-    group = await asyncio.to_thread(
-        svc.store.create_group, name, retention_days=retention, tags=spec.tags
-    )
+    group = await asyncio.to_thread(svc.store.create_group, name, retention_days=retention, tags=spec.tags)
     return _group_out(svc, group)
 
 
-@router.get(
-    "/groups/{name:path}", response_model=GroupOut, tags=["groups"], summary="Describe a log group"
-)
+@router.get("/groups/{name:path}", response_model=GroupOut, tags=["groups"], summary="Describe a log group")
 async def get_group(
     name: str, access: Access = require("logs:DescribeLogGroups"), svc: Services = Depends(services)
 ) -> GroupOut:
@@ -132,15 +128,11 @@ async def update_group(
     if "tags" in fields:
         access.group(name, "logs:TagResource")
         tags = change.tags or {}
-    group = await asyncio.to_thread(
-        svc.store.update_group, name, retention_days=retention, tags=tags
-    )
+    group = await asyncio.to_thread(svc.store.update_group, name, retention_days=retention, tags=tags)
     return _group_out(svc, group)
 
 
-@router.delete(
-    "/groups/{name:path}", status_code=204, tags=["groups"], summary="Delete a log group"
-)
+@router.delete("/groups/{name:path}", status_code=204, tags=["groups"], summary="Delete a log group")
 async def delete_group(
     name: str, access: Access = require("logs:DeleteLogGroup"), svc: Services = Depends(services)
 ) -> Response:
@@ -197,9 +189,13 @@ async def list_streams(
 ) -> StreamList:
     access.group(group)
     page = svc.store.list_streams(
-        group, prefix=prefix, order=StreamOrder(order_by), descending=descending, limit=limit,
+        group,
+        prefix=prefix,
+        order=StreamOrder(order_by),
+        descending=descending,
+        limit=limit,
         next_token=next_token,
-    )  # fmt: skip
+    )
     return StreamList(streams=[_stream_out(s) for s in page.items], next_token=page.next_token)
 
 
@@ -296,9 +292,7 @@ def _event_out(event: StoredEvent) -> dict[str, Any]:
     }
 
 
-@router.post(
-    "/events/search", response_model=SearchOut, tags=["events"], summary="Search events"
-)
+@router.post("/events/search", response_model=SearchOut, tags=["events"], summary="Search events")
 async def search(
     spec: Annotated[SearchIn, Body()],
     access: Access = require("logs:FilterLogEvents"),
@@ -319,18 +313,14 @@ async def search(
         cursor=spec.cursor,
     )
     result = await asyncio.to_thread(svc.store.search, request)
-    return JSONResponse(
-        {"events": [_event_out(e) for e in result.events], "next_cursor": result.next_cursor}
-    )
+    return JSONResponse({"events": [_event_out(e) for e in result.events], "next_cursor": result.next_cursor})
 
 
 # The API description
 
 
 @router.get("/openapi.json", tags=["meta"], summary="This API's OpenAPI document")
-async def openapi(
-    request: Request, access: Access = require("logpond:GetOpenApi")
-) -> JSONResponse:
+async def openapi(request: Request, access: Access = require("logpond:GetOpenApi")) -> JSONResponse:
     """The OpenAPI 3 description of every route; any valid key may read it."""
     access.account()
     return JSONResponse(request.app.openapi())

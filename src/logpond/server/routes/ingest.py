@@ -39,11 +39,20 @@ _OPENAPI = {
         "operationId": "ingest",
         "x-logpond-action": "logs:PutLogEvents",
         "parameters": [
-            {"name": "group", "in": "query", "required": True, "schema": {"type": "string"},
-             "description": "log group; created on first use if the key may create groups"},
-            {"name": "stream", "in": "query", "required": False,
-             "schema": {"type": "string", "default": DEFAULT_STREAM},
-             "description": "log stream; created on first use"},
+            {
+                "name": "group",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "log group; created on first use if the key may create groups",
+            },
+            {
+                "name": "stream",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "default": DEFAULT_STREAM},
+                "description": "log stream; created on first use",
+            },
         ],
         "requestBody": {
             "required": True,
@@ -56,18 +65,30 @@ _OPENAPI = {
         "responses": {
             "200": {
                 "description": "accepted and rejected records",
-                "content": {"application/json": {"schema": {
-                    "type": "object",
-                    "properties": {
-                        "accepted": {"type": "integer"},
-                        "rejected": {"type": "array", "items": {
+                "content": {
+                    "application/json": {
+                        "schema": {
                             "type": "object",
-                            "properties": {"line": {"type": "integer"},
-                                           "reason": {"type": "string"}}}},
-                        "rejected_count": {"type": "integer",
-                                           "description": "present when more were rejected than listed"},
-                    },
-                }}},
+                            "properties": {
+                                "accepted": {"type": "integer"},
+                                "rejected": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "line": {"type": "integer"},
+                                            "reason": {"type": "string"},
+                                        },
+                                    },
+                                },
+                                "rejected_count": {
+                                    "type": "integer",
+                                    "description": "present when more were rejected than listed",
+                                },
+                            },
+                        }
+                    }
+                },
             },
             "401": {"description": "no or invalid credential"},
             "403": {"description": "the key may not write to this group"},
@@ -77,7 +98,7 @@ _OPENAPI = {
             "503": {"description": "overloaded or shutting down; retry after Retry-After"},
         },
     }
-}  # fmt: skip
+}
 
 
 @raw_route("/api/v1/ingest", action="logs:PutLogEvents", methods=["POST"], openapi=_OPENAPI)

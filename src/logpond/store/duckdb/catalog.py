@@ -99,12 +99,9 @@ class Catalog:
         catalog.next_seq = int(meta["flushed_seq"])
         catalog.next_group_id = int(meta["next_group_id"])
         for gid, name, created, retention, tags, kms, deleted in con.execute(
-            "SELECT id, name, created_ms, retention_days, tags, kms_key_id, deleted_ms "
-            "FROM log_groups"
+            "SELECT id, name, created_ms, retention_days, tags, kms_key_id, deleted_ms FROM log_groups"
         ).fetchall():
-            catalog.groups[gid] = GroupRow(
-                gid, name, created, retention, orjson.loads(tags), kms, deleted
-            )
+            catalog.groups[gid] = GroupRow(gid, name, created, retention, orjson.loads(tags), kms, deleted)
             if deleted is None:
                 catalog.live_groups[name] = gid
         for row in con.execute(
@@ -122,9 +119,7 @@ class Catalog:
         for day, gid, rows, nbytes, min_ts, max_ts in con.execute(
             "SELECT day, group_id, row_count, byte_count, min_ts, max_ts FROM partition_groups"
         ).fetchall():
-            catalog.partitions.setdefault(day, {})[gid] = PartitionGroupStats(
-                rows, nbytes, min_ts, max_ts
-            )
+            catalog.partitions.setdefault(day, {})[gid] = PartitionGroupStats(rows, nbytes, min_ts, max_ts)
         return catalog
 
     # Reads (any thread, under the lock)
@@ -136,11 +131,7 @@ class Catalog:
 
     def stored_bytes(self, group_id: int) -> int:
         with self.lock:
-            return sum(
-                stats[group_id].byte_count
-                for stats in self.partitions.values()
-                if group_id in stats
-            )
+            return sum(stats[group_id].byte_count for stats in self.partitions.values() if group_id in stats)
 
     def stream_id(self, group_id: int, name: str) -> int | None:
         with self.lock:

@@ -153,9 +153,7 @@ class EventCommitter:
             stream_ids = []
             for key in keys.dictionary.to_pylist():
                 group_name, stream_name = key.split("\x00", 1)
-                stream_ids.append(
-                    self._stream_id(self._group_id(group_name), stream_name, item, staged, now)
-                )
+                stream_ids.append(self._stream_id(self._group_id(group_name), stream_name, item, staged, now))
             stream_id = pc.take(pa.array(stream_ids, pa.int32()), keys.indices)
         return pa.table(
             {
@@ -172,9 +170,7 @@ class EventCommitter:
             raise ResourceNotFoundError("log group not found", log_group=name)
         return gid
 
-    def _stream_id(
-        self, gid: int, name: str, item: PendingBatch, staged: _Staged, now: int
-    ) -> int:
+    def _stream_id(self, gid: int, name: str, item: PendingBatch, staged: _Staged, now: int) -> int:
         sid = self._catalog.live_streams.get((gid, name))
         if sid is not None:
             return sid
@@ -188,9 +184,7 @@ class EventCommitter:
             staged.new_streams[(gid, name)] = new
         return new.id
 
-    def _insert_events(
-        self, combined: pa.Table, days: np.ndarray, staged: _Staged, now: int
-    ) -> None:
+    def _insert_events(self, combined: pa.Table, days: np.ndarray, staged: _Staged, now: int) -> None:
         """Insert each row into its day's table."""
         con = self._con
         unique_days = np.unique(days)
@@ -208,9 +202,7 @@ class EventCommitter:
             finally:
                 con.unregister("_batch")
 
-    def _stage_statistics(
-        self, combined: pa.Table, days: np.ndarray, staged: _Staged, now: int
-    ) -> None:
+    def _stage_statistics(self, combined: pa.Table, days: np.ndarray, staged: _Staged, now: int) -> None:
         """What the touched streams and (day, group) statistics become if this commits."""
         catalog = self._catalog
         new_by_id = {s.id: s for s in staged.new_streams.values()}
@@ -240,19 +232,23 @@ class EventCommitter:
             con.executemany(
                 "UPDATE log_streams SET first_event_ms = ?, last_event_ms = ?, "
                 "last_ingestion_ms = ? WHERE id = ?",
-                [[s.first_event_ms, s.last_event_ms, s.last_ingestion_ms, sid]
-                 for sid, s in streams.items()],
-            )  # fmt: skip
+                [[s.first_event_ms, s.last_event_ms, s.last_ingestion_ms, sid] for sid, s in streams.items()],
+            )
         if parts:
             items = list(parts.items())
-            con.register("_parts", pa.table({
-                "day": pa.array([k[0] for k, _ in items], pa.int32()),
-                "group_id": pa.array([k[1] for k, _ in items], pa.int32()),
-                "row_count": pa.array([v.row_count for _, v in items], pa.int64()),
-                "byte_count": pa.array([v.byte_count for _, v in items], pa.int64()),
-                "min_ts": pa.array([v.min_ts for _, v in items], pa.int64()),
-                "max_ts": pa.array([v.max_ts for _, v in items], pa.int64()),
-            }))  # fmt: skip
+            con.register(
+                "_parts",
+                pa.table(
+                    {
+                        "day": pa.array([k[0] for k, _ in items], pa.int32()),
+                        "group_id": pa.array([k[1] for k, _ in items], pa.int32()),
+                        "row_count": pa.array([v.row_count for _, v in items], pa.int64()),
+                        "byte_count": pa.array([v.byte_count for _, v in items], pa.int64()),
+                        "min_ts": pa.array([v.min_ts for _, v in items], pa.int64()),
+                        "max_ts": pa.array([v.max_ts for _, v in items], pa.int64()),
+                    }
+                ),
+            )
             try:
                 con.execute(
                     "DELETE FROM partition_groups USING _parts d WHERE "
@@ -284,10 +280,15 @@ class EventCommitter:
 def _merge_stream(stream: StreamRow, lo: int, hi: int, now: int) -> StreamRow:
     first, last = stream.first_event_ms, stream.last_event_ms
     return StreamRow(
-        stream.id, stream.group_id, stream.name, stream.created_ms,
-        lo if first is None else min(first, lo), hi if last is None else max(last, hi), now,
+        stream.id,
+        stream.group_id,
+        stream.name,
+        stream.created_ms,
+        lo if first is None else min(first, lo),
+        hi if last is None else max(last, hi),
+        now,
         stream.deleted_ms,
-    )  # fmt: skip
+    )
 
 
 def _aggregate(
@@ -300,11 +301,14 @@ def _aggregate(
         pc.fill_null(pc.binary_length(combined.column("fields")).cast(pa.int64()), zero),
     )
     streams_col, groups_col, ts = (
-        combined.column("stream_id"), combined.column("group_id"), combined.column("ts"),
-    )  # fmt: skip
-    if days.min() == days.max() and pc.min_max(streams_col).as_py()["min"] == pc.min_max(
-        streams_col
-    ).as_py()["max"]:
+        combined.column("stream_id"),
+        combined.column("group_id"),
+        combined.column("ts"),
+    )
+    if (
+        days.min() == days.max()
+        and pc.min_max(streams_col).as_py()["min"] == pc.min_max(streams_col).as_py()["max"]
+    ):
         # One stream on one day: the usual commit of a single shipper.
         bounds = pc.min_max(ts).as_py()
         lo, hi = bounds["min"], bounds["max"]
@@ -337,9 +341,7 @@ def _aggregate(
     names = ("day", "group_id", "ts_count", "size_sum", "ts_min", "ts_max")
     parts = [
         (day, gid, PartitionGroupStats(count, size, lo, hi))
-        for day, gid, count, size, lo, hi in zip(
-            *(by_part.column(n).to_pylist() for n in names), strict=True
-        )
+        for day, gid, count, size, lo, hi in zip(*(by_part.column(n).to_pylist() for n in names), strict=True)
     ]
     return streams, parts
 

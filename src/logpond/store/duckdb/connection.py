@@ -42,9 +42,7 @@ def _httpfs_path() -> str:
     try:
         import duckdb_extension_httpfs  # noqa: PLC0415 (only needed for encryption)
     except ImportError as exc:
-        raise LogpondError(
-            "encryption needs the httpfs extension: pip install 'logpond[server]'"
-        ) from exc
+        raise LogpondError("encryption needs the httpfs extension: pip install 'logpond[server]'") from exc
     base = Path(duckdb_extension_httpfs.__file__).parent / "extensions"
     path = base / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
     if not path.exists():
@@ -60,7 +58,7 @@ def open_database(settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
     """Open (or create) the database file and return the connection the store builds on."""
     settings.path.parent.mkdir(parents=True, exist_ok=True)
     temp_dir = settings.path.parent / "tmp"
-    config: dict[str, str | bool | int] = {
+    config: dict[str, str | bool | int | float | list[str]] = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
         "memory_limit": settings.memory_limit,
@@ -76,9 +74,7 @@ def open_database(settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
         con.execute("SET temp_file_encryption = true")
         options.append(f"ENCRYPTION_KEY {quote_literal(settings.encryption_key)}")
     try:
-        con.execute(
-            f"ATTACH {quote_literal(str(settings.path))} AS {DATABASE} ({', '.join(options)})"
-        )
+        con.execute(f"ATTACH {quote_literal(str(settings.path))} AS {DATABASE} ({', '.join(options)})")
     except duckdb.Error as exc:
         con.close()
         text = str(exc)
@@ -88,9 +84,7 @@ def open_database(settings: DuckDBSettings) -> duckdb.DuckDBPyConnection:
                 if not settings.encryption_key
                 else "the encryption key does not match this database"
             )
-            raise LogpondError(
-                f"cannot open the database: {hint}", path=str(settings.path)
-            ) from exc
+            raise LogpondError(f"cannot open the database: {hint}", path=str(settings.path)) from exc
         raise LogpondError("cannot open the database", path=str(settings.path), reason=text) from exc
     con.execute(f"USE {DATABASE}")
     # Nothing reaches outside the data directory from SQL once the file is open.
@@ -119,9 +113,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(sql)
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, now())", [version, entry.name]
-            )
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, entry.name])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

@@ -47,11 +47,14 @@ def sweep(con: duckdb.DuckDBPyConnection, catalog: Catalog, now_ms: int) -> Swee
         expired = _expired_groups(catalog, day, now_ms)
         table = table_for_day(day)
         if expired and expired >= set(groups):
-            _run(con, [
-                (f"DROP TABLE IF EXISTS {table}", []),
-                ("DELETE FROM partitions WHERE day = ?", [day]),
-                ("DELETE FROM partition_groups WHERE day = ?", [day]),
-            ])  # fmt: skip
+            _run(
+                con,
+                [
+                    (f"DROP TABLE IF EXISTS {table}", []),
+                    ("DELETE FROM partitions WHERE day = ?", [day]),
+                    ("DELETE FROM partition_groups WHERE day = ?", [day]),
+                ],
+            )
             with catalog.lock:
                 del catalog.partitions[day]
             dropped += 1
@@ -59,19 +62,21 @@ def sweep(con: duckdb.DuckDBPyConnection, catalog: Catalog, now_ms: int) -> Swee
         if expired:
             ids = sorted(expired)
             marks = ", ".join("?" for _ in ids)
-            removed = _run(con, [
-                (f"DELETE FROM {table} WHERE group_id IN ({marks})", ids),
-                (f"DELETE FROM partition_groups WHERE day = ? AND group_id IN ({marks})", [day, *ids]),
-            ])  # fmt: skip
+            removed = _run(
+                con,
+                [
+                    (f"DELETE FROM {table} WHERE group_id IN ({marks})", ids),
+                    (f"DELETE FROM partition_groups WHERE day = ? AND group_id IN ({marks})", [day, *ids]),
+                ],
+            )
             with catalog.lock:
                 for gid in ids:
                     del groups[gid]
             deleted += removed
             touched += 1
         deleted_streams = [
-            s.id for s in catalog.streams.values()
-            if s.deleted_ms is not None and s.group_id in groups
-        ]  # fmt: skip
+            s.id for s in catalog.streams.values() if s.deleted_ms is not None and s.group_id in groups
+        ]
         if deleted_streams:
             deleted += _delete_streams(con, catalog, day, deleted_streams)
             touched += 1
@@ -85,17 +90,13 @@ def sweep(con: duckdb.DuckDBPyConnection, catalog: Catalog, now_ms: int) -> Swee
     return report
 
 
-def _delete_streams(
-    con: duckdb.DuckDBPyConnection, catalog: Catalog, day: int, stream_ids: list[int]
-) -> int:
+def _delete_streams(con: duckdb.DuckDBPyConnection, catalog: Catalog, day: int, stream_ids: list[int]) -> int:
     """Delete deleted streams' rows from one day table and recount what its groups hold."""
     table = table_for_day(day)
     marks = ", ".join("?" for _ in stream_ids)
     con.begin()
     try:
-        removed = con.execute(
-            f"DELETE FROM {table} WHERE stream_id IN ({marks})", stream_ids
-        ).fetchone()
+        removed = con.execute(f"DELETE FROM {table} WHERE stream_id IN ({marks})", stream_ids).fetchone()
         con.execute("DELETE FROM partition_groups WHERE day = ?", [day])
         con.execute(
             "INSERT INTO partition_groups SELECT ?, group_id, count(*), "
@@ -104,8 +105,7 @@ def _delete_streams(
             [day],
         )
         recount = con.execute(
-            "SELECT group_id, row_count, byte_count, min_ts, max_ts FROM partition_groups "
-            "WHERE day = ?",
+            "SELECT group_id, row_count, byte_count, min_ts, max_ts FROM partition_groups WHERE day = ?",
             [day],
         ).fetchall()
         con.commit()

@@ -26,15 +26,35 @@ DAY_MS = 86_400_000
 
 # Physical columns of a day table, in order.
 TABLE_COLUMNS = (
-    "seq", "ts", "ingest_ts", "group_id", "stream_id", "level", "message", "trace_id",
-    "span_id", "tenant_id", "service", "fields",
-)  # fmt: skip
+    "seq",
+    "ts",
+    "ingest_ts",
+    "group_id",
+    "stream_id",
+    "level",
+    "message",
+    "trace_id",
+    "span_id",
+    "tenant_id",
+    "service",
+    "fields",
+)
 
 # Columns of the events relation the query layer sees (docs/architecture.md).
 RELATION_COLUMNS = (
-    "group_name", "stream_name", "ts", "ingest_ts", "seq", "level", "message", "trace_id",
-    "span_id", "tenant_id", "service", "fields",
-)  # fmt: skip
+    "group_name",
+    "stream_name",
+    "ts",
+    "ingest_ts",
+    "seq",
+    "level",
+    "message",
+    "trace_id",
+    "span_id",
+    "tenant_id",
+    "service",
+    "fields",
+)
 
 
 def day_of(ts_ms: int) -> int:
@@ -105,7 +125,7 @@ def events_relation(
         columns=["id", "name", "visible_from"],
     )
     lowest = min(scope.visible_from_ms for scope in scopes)
-    condition: exp.Expression = exp.and_(
+    condition: exp.Expr = exp.and_(
         exp.GTE(this=_col("ts"), expression=_col("visible_from", "g")),
         exp.GTE(this=_col("ts"), expression=params.bind(lowest)),
     )
@@ -137,7 +157,16 @@ def events_relation(
 
 
 _RELATION_TYPES = {
-    "group_name": "VARCHAR", "stream_name": "VARCHAR", "ts": "BIGINT", "ingest_ts": "BIGINT",
-    "seq": "BIGINT", "level": "VARCHAR", "message": "VARCHAR", "trace_id": "VARCHAR",
-    "span_id": "VARCHAR", "tenant_id": "VARCHAR", "service": "VARCHAR", "fields": "VARCHAR",
-}  # fmt: skip
+    "group_name": "VARCHAR",
+    "stream_name": "VARCHAR",
+    "ts": "BIGINT",
+    "ingest_ts": "BIGINT",
+    "seq": "BIGINT",
+    "level": "VARCHAR",
+    "message": "VARCHAR",
+    "trace_id": "VARCHAR",
+    "span_id": "VARCHAR",
+    "tenant_id": "VARCHAR",
+    "service": "VARCHAR",
+    "fields": "VARCHAR",
+}

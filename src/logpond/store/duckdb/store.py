@@ -137,16 +137,28 @@ class DuckDBStore:
                     return existing
                 raise ResourceAlreadyExistsError("log group already exists", log_group=name)
             row = GroupRow(
-                catalog.next_group_id, name, self.clock.now_ms(), retention_days, clean_tags,
+                catalog.next_group_id,
+                name,
+                self.clock.now_ms(),
+                retention_days,
+                clean_tags,
                 kms_key_id,
-            )  # fmt: skip
+            )
             self._transaction(
-                ("INSERT INTO log_groups (id, name, created_ms, retention_days, tags, kms_key_id) "
-                 "VALUES (?, ?, ?, ?, ?, ?)",
-                 [row.id, row.name, row.created_ms, row.retention_days,
-                  orjson.dumps(row.tags).decode(), row.kms_key_id]),
+                (
+                    "INSERT INTO log_groups (id, name, created_ms, retention_days, tags, kms_key_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        row.id,
+                        row.name,
+                        row.created_ms,
+                        row.retention_days,
+                        orjson.dumps(row.tags).decode(),
+                        row.kms_key_id,
+                    ],
+                ),
                 ("UPDATE meta SET value = ? WHERE key = 'next_group_id'", [str(row.id + 1)]),
-            )  # fmt: skip
+            )
             with catalog.lock:
                 catalog.groups[row.id] = row
                 catalog.live_groups[name] = row.id
@@ -170,9 +182,8 @@ class DuckDBStore:
         with self.catalog.lock:
             names = sorted(self.catalog.live_groups)
         selected = [
-            n for n in names
-            if (prefix is None or n.startswith(prefix)) and (after is None or n > after)
-        ]  # fmt: skip
+            n for n in names if (prefix is None or n.startswith(prefix)) and (after is None or n > after)
+        ]
         page = selected[:limit]
         items = [self.get_group(n) for n in page]
         token = encode_token(page[-1]) if len(selected) > limit else None
@@ -182,9 +193,9 @@ class DuckDBStore:
         self,
         name: str,
         *,
-        retention_days: int | None | Unset = UNSET,
+        retention_days: int | Unset | None = UNSET,
         tags: Mapping[str, str] | Unset = UNSET,
-        kms_key_id: str | None | Unset = UNSET,
+        kms_key_id: str | Unset | None = UNSET,
     ) -> LogGroup:
         clean_tags = None if isinstance(tags, Unset) else validate_tags(tags)
 
@@ -197,9 +208,11 @@ class DuckDBStore:
             if not isinstance(kms_key_id, Unset):
                 row.kms_key_id = kms_key_id
             self._transaction(
-                ("UPDATE log_groups SET retention_days = ?, tags = ?, kms_key_id = ? WHERE id = ?",
-                 [row.retention_days, orjson.dumps(row.tags).decode(), row.kms_key_id, row.id]),
-            )  # fmt: skip
+                (
+                    "UPDATE log_groups SET retention_days = ?, tags = ?, kms_key_id = ? WHERE id = ?",
+                    [row.retention_days, orjson.dumps(row.tags).decode(), row.kms_key_id, row.id],
+                ),
+            )
             with self.catalog.lock:
                 self.catalog.groups[row.id] = row
             return row
@@ -214,9 +227,11 @@ class DuckDBStore:
             now = self.clock.now_ms()
             self._transaction(
                 ("UPDATE log_groups SET deleted_ms = ? WHERE id = ?", [now, row.id]),
-                ("UPDATE log_streams SET deleted_ms = ? WHERE group_id = ? AND deleted_ms IS NULL",
-                 [now, row.id]),
-            )  # fmt: skip
+                (
+                    "UPDATE log_streams SET deleted_ms = ? WHERE group_id = ? AND deleted_ms IS NULL",
+                    [now, row.id],
+                ),
+            )
             catalog = self.catalog
             with catalog.lock:
                 catalog.groups[row.id].deleted_ms = now
@@ -243,9 +258,11 @@ class DuckDBStore:
                 )
             stream = StreamRow(catalog.next_stream_id, row.id, name, self.clock.now_ms())
             self._transaction(
-                ("INSERT INTO log_streams (id, group_id, name, created_ms) VALUES (?, ?, ?, ?)",
-                 [stream.id, stream.group_id, stream.name, stream.created_ms]),
-            )  # fmt: skip
+                (
+                    "INSERT INTO log_streams (id, group_id, name, created_ms) VALUES (?, ?, ?, ?)",
+                    [stream.id, stream.group_id, stream.name, stream.created_ms],
+                ),
+            )
             with catalog.lock:
                 catalog.streams[stream.id] = stream
                 catalog.live_streams[(row.id, name)] = stream.id
@@ -360,10 +377,13 @@ class DuckDBStore:
                 )
         scopes = self.scopes(request.groups, request.start_ms)
         source = events_relation(
-            self.days(scopes, request.end_ms), scopes, params, end_ms=request.end_ms,
+            self.days(scopes, request.end_ms),
+            scopes,
+            params,
+            end_ms=request.end_ms,
             stream_ids=stream_ids,
-        )  # fmt: skip
-        conditions: list[exp.Expression] = []
+        )
+        conditions: list[exp.Expr] = []
         if request.text:
             needle = params.bind(request.text)
             conditions.append(
@@ -388,15 +408,21 @@ class DuckDBStore:
                 )
             )
         query = exp.select(
-            "seq", "group_name", "stream_name", "ts", "ingest_ts", "message", *PROMOTED_COLUMNS,
+            "seq",
+            "group_name",
+            "stream_name",
+            "ts",
+            "ingest_ts",
+            "message",
+            *PROMOTED_COLUMNS,
             "fields",
-        ).from_(source)  # fmt: skip
+        ).from_(source)
         if conditions:
             query = query.where(exp.and_(*conditions))
         desc = not request.ascending
-        query = query.order_by(
-            exp.Ordered(this=ts, desc=desc), exp.Ordered(this=seq, desc=desc)
-        ).limit(limit + 1)
+        query = query.order_by(exp.Ordered(this=ts, desc=desc), exp.Ordered(this=seq, desc=desc)).limit(
+            limit + 1
+        )
         rows = self.reader().execute(query.sql(dialect="duckdb"), params.values).fetchall()
         events = [StoredEvent(*row[:6], *row[6:]) for row in rows[:limit]]
         next_cursor = None
@@ -409,6 +435,7 @@ class DuckDBStore:
 
     def sweep_expired(self) -> SweepReport:
         """Remove expired and deleted events; see ``retention.sweep``."""
+
         def run() -> SweepReport:
             self._committer.flush_statistics()
             return sweep(self._con, self.catalog, self.clock.now_ms())
@@ -422,11 +449,18 @@ class DuckDBStore:
             if any(k.access_key_id == record.access_key_id for k in self.list_keys()):
                 raise ResourceAlreadyExistsError("access key already exists")
             self._transaction(
-                ("INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?)",
-                 [record.access_key_id, record.encrypted_secret,
-                  orjson.dumps(record.policy).decode(), record.description, record.created_ms,
-                  record.revoked_ms]),
-            )  # fmt: skip
+                (
+                    "INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        record.access_key_id,
+                        record.encrypted_secret,
+                        orjson.dumps(record.policy).decode(),
+                        record.description,
+                        record.created_ms,
+                        record.revoked_ms,
+                    ],
+                ),
+            )
 
         self.writer.call(put)
 
@@ -436,17 +470,23 @@ class DuckDBStore:
             if not live or live[0].revoked_ms is not None:
                 raise ResourceNotFoundError("access key not found", access_key_id=access_key_id)
             self._transaction(
-                ("UPDATE access_keys SET revoked_ms = ? WHERE access_key_id = ?",
-                 [self.clock.now_ms(), access_key_id]),
-            )  # fmt: skip
+                (
+                    "UPDATE access_keys SET revoked_ms = ? WHERE access_key_id = ?",
+                    [self.clock.now_ms(), access_key_id],
+                ),
+            )
 
         self.writer.call(revoke)
 
     def list_keys(self) -> list[AccessKeyRecord]:
-        rows = self.reader().execute(
-            "SELECT access_key_id, encrypted_secret, policy, description, created_ms, revoked_ms "
-            "FROM access_keys ORDER BY created_ms, access_key_id"
-        ).fetchall()
+        rows = (
+            self.reader()
+            .execute(
+                "SELECT access_key_id, encrypted_secret, policy, description, created_ms, revoked_ms "
+                "FROM access_keys ORDER BY created_ms, access_key_id"
+            )
+            .fetchall()
+        )
         return [
             AccessKeyRecord(kid, bytes(secret), orjson.loads(policy), desc, created, revoked)
             for kid, secret, policy, desc, created, revoked in rows
@@ -478,7 +518,7 @@ def _json_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _equals(key: str, value: str | int | float | bool, params: Params) -> exp.Expression:
+def _equals(key: str, value: str | int | float | bool, params: Params) -> exp.Expr:
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, int | float):
