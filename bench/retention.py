@@ -25,14 +25,13 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from corpus import generate  # noqa: E402
-
-from logpond.ingest.base import DecodeContext  # noqa: E402
-from logpond.ingest.ndjson import NDJSONDecoder  # noqa: E402
-from logpond.model.clock import ManualClock  # noqa: E402
-from logpond.model.names import LogGroupName  # noqa: E402
-from logpond.store.duckdb.connection import DuckDBSettings  # noqa: E402
-from logpond.store.duckdb.store import DuckDBStore  # noqa: E402
+from corpus import generate
+from logpond.ingest.base import DecodeContext
+from logpond.ingest.ndjson import NDJSONDecoder
+from logpond.model.clock import ManualClock
+from logpond.model.names import LogGroupName
+from logpond.store.duckdb.connection import DuckDBSettings
+from logpond.store.duckdb.store import DuckDBStore
 
 DAY = 86_400_000
 START = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -78,7 +77,9 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--per-day", type=int, default=100_000)
     parser.add_argument("--kept", type=int, nargs="+", default=[1, 10, 40])
     args = parser.parse_args()
