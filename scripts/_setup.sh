@@ -28,4 +28,4 @@ if [ ! -x .venv/bin/python ]; then
         # Debian ships venv separately.
         apt_install "python3-venv" && rm -rf .venv && python3 -m venv .venv; }
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$1]"
+.venv/bin/python -m pip install --quiet --quiet --disable-pip-version-check -e ".[$1]"
