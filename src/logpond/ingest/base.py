@@ -7,15 +7,17 @@ A decoder turns one request body into a :class:`Decoded`: an Arrow batch with
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from logpond.model.limits import MAX_EVENT_BYTES
-from logpond.model.schema import EVENT_SCHEMA
+from logpond.model.schema import EVENT_SCHEMA, empty_batch
 from logpond.model.timestamps import parse_timestamp
 
 __all__ = [
@@ -40,7 +42,8 @@ SERVICE_KEYS = ("service",)
 _ALIAS_ORDER: tuple[tuple[str, int], ...] = tuple(
     (key, slot)
     for slot, keys in enumerate(
-        (TIMESTAMP_KEYS, MESSAGE_KEYS, LEVEL_KEYS, TRACE_ID_KEYS, SPAN_ID_KEYS, TENANT_ID_KEYS, SERVICE_KEYS)
+        (TIMESTAMP_KEYS, MESSAGE_KEYS, LEVEL_KEYS, TRACE_ID_KEYS, SPAN_ID_KEYS, TENANT_ID_KEYS, SERVICE_KEYS),
+        start=3,  # row positions 0-2 hold the line number, group and stream
     )
     for key in keys
 )
@@ -59,6 +62,8 @@ def _promotion_plan(keys: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
             plan[slot] = key
     return tuple((key, slot) for slot, key in plan.items())
 
+
+_STRING = pa.string()
 
 # pino and bunyan write numeric levels.
 _NUMERIC_LEVELS = {10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal"}
@@ -106,47 +111,29 @@ _SCALARS = (str, int, float)
 
 
 def _as_level(value: object) -> str:
+    """pino's numeric levels by name; other values as text (lower-cased with the column)."""
     if type(value) is str:
-        return value.lower()
+        return value
     return _NUMERIC_LEVELS.get(int(value), str(value))  # type: ignore[call-overload]
 
 
 class EventColumns:
-    """Accumulates events column by column and builds one Arrow batch.
+    """Accumulates events as row tuples and builds one Arrow batch from them.
 
-    One Python list per column: decoders append scalars, never build per-event objects
-    that outlive the call.
+    Each event costs one tuple append; ``build`` transposes the rows in C (``zip``) and
+    converts each column once. Values that are not strings (a numeric trace id, pino's
+    numeric levels) are converted only when a column holds any.
     """
 
-    __slots__ = (
-        "fields",
-        "level",
-        "line",
-        "log_group",
-        "log_stream",
-        "message",
-        "service",
-        "span_id",
-        "tenant_id",
-        "timestamp",
-        "trace_id",
-    )
+    __slots__ = ("_rows",)
 
     def __init__(self) -> None:
-        self.log_group: list[str] = []
-        self.log_stream: list[str] = []
-        self.timestamp: list[int] = []
-        self.message: list[str | None] = []
-        self.level: list[str | None] = []
-        self.trace_id: list[str | None] = []
-        self.span_id: list[str | None] = []
-        self.tenant_id: list[str | None] = []
-        self.service: list[str | None] = []
-        self.fields: list[bytes | None] = []
-        self.line: list[int] = []
+        # (line, group, stream, timestamp, message, level, trace_id, span_id, tenant_id,
+        #  service, fields)
+        self._rows: list[tuple[Any, ...]] = []
 
     def __len__(self) -> int:
-        return len(self.timestamp)
+        return len(self._rows)
 
     def add_text(
         self,
@@ -164,17 +151,12 @@ class EventColumns:
         fields: dict[str, Any] | None = None,
     ) -> None:
         """Add one event whose parts the decoder already knows."""
-        self.line.append(line)
-        self.log_group.append(log_group)
-        self.log_stream.append(log_stream)
-        self.timestamp.append(timestamp_ms)
-        self.message.append(message)
-        self.level.append(level)
-        self.trace_id.append(trace_id)
-        self.span_id.append(span_id)
-        self.tenant_id.append(tenant_id)
-        self.service.append(service)
-        self.fields.append(orjson.dumps(fields) if fields else None)
+        self._rows.append(
+            (
+                line, log_group, log_stream, timestamp_ms, message, level, trace_id, span_id,
+                tenant_id, service, orjson.dumps(fields) if fields else None,
+            )
+        )  # fmt: skip
 
     def add_record(
         self, line: int, log_group: str, log_stream: str, record: dict[str, Any], default_ms: int
@@ -184,54 +166,62 @@ class EventColumns:
         For each promoted column the first alias present wins, if its value is a string or
         a number; the promoted key leaves ``record`` (which is consumed), the rest becomes
         ``fields``. Returns the reason the record is refused, or ``None`` once it is added.
-        This runs once per event: it is written for speed, one pass over the aliases.
+        This runs once per event: it is written for speed.
         """
-        found: list[object] = [None, None, None, None, None, None, None]
+        found: list[Any] = [line, log_group, log_stream, None, None, None, None, None, None, None, None]
         for key, slot in _promotion_plan(tuple(record)):
             value = record[key]
             if type(value) in _SCALARS:
                 found[slot] = value
                 del record[key]
-        raw_time, message, level, trace_id, span_id, tenant_id, service = found
+        raw_time = found[3]
         if raw_time is None:
-            timestamp_ms = default_ms
+            found[3] = default_ms
         else:
             parsed = parse_timestamp(raw_time)
             if parsed is None:
                 return f"invalid timestamp {str(raw_time)[:64]!r}"
-            timestamp_ms = parsed
-        self.line.append(line)
-        self.log_group.append(log_group)
-        self.log_stream.append(log_stream)
-        self.timestamp.append(timestamp_ms)
-        self.message.append(message if message is None or type(message) is str else str(message))
-        self.level.append(None if level is None else _as_level(level))
-        self.trace_id.append(trace_id if trace_id is None or type(trace_id) is str else str(trace_id))
-        self.span_id.append(span_id if span_id is None or type(span_id) is str else str(span_id))
-        self.tenant_id.append(tenant_id if tenant_id is None or type(tenant_id) is str else str(tenant_id))
-        self.service.append(service if service is None or type(service) is str else str(service))
-        self.fields.append(orjson.dumps(record) if record else None)
+            found[3] = parsed
+        if record:
+            found[10] = orjson.dumps(record)
+        self._rows.append(tuple(found))
         return None
 
     def build(self, rejections: list[Rejection]) -> Decoded:
         """The accumulated events as one batch with ``EVENT_SCHEMA``, and the rejections."""
-        string = pa.string()
+        if not self._rows:
+            return Decoded(empty_batch(), pa.array([], pa.int32()), rejections)
+        (line, group, stream, timestamp, message, level, trace_id, span_id, tenant_id, service,
+         fields) = zip(*self._rows, strict=True)  # fmt: skip
+        levels = _text_column(level, _as_level)
         batch = pa.RecordBatch.from_arrays(
             [
-                pa.array(self.log_group, string),
-                pa.array(self.log_stream, string),
-                pa.array(self.timestamp, pa.int64()),
-                pa.array(self.message, string),
-                pa.array(self.level, string),
-                pa.array(self.trace_id, string),
-                pa.array(self.span_id, string),
-                pa.array(self.tenant_id, string),
-                pa.array(self.service, string),
-                pa.array(self.fields, string),
+                _text_column(group),
+                _text_column(stream),
+                pa.array(timestamp, pa.int64()),
+                _text_column(message),
+                pc.utf8_lower(levels) if levels.null_count < len(levels) else levels,
+                _text_column(trace_id),
+                _text_column(span_id),
+                _text_column(tenant_id),
+                _text_column(service),
+                pa.array(fields, pa.string()),
             ],
             schema=EVENT_SCHEMA,
         )
-        return Decoded(batch, pa.array(self.line, pa.int32()), rejections)
+        return Decoded(batch, pa.array(line, pa.int32()), rejections)
+
+
+def _as_text(value: object) -> str:
+    return value if type(value) is str else str(value)
+
+
+def _text_column(values: Sequence[Any], convert: Callable[[Any], str] = _as_text) -> pa.Array:
+    """A string column; numbers among the values are converted (rare, so only on demand)."""
+    try:
+        return pa.array(values, _STRING)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([None if v is None else convert(v) for v in values], _STRING)
 
 
 def too_large(size: int) -> str | None:
