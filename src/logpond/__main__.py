@@ -1,5 +1,5 @@
 """``python -m logpond``: the ``logpond`` command."""
 
-from logpond.cli.main import main
+from logpond.cli import main
 
 main()

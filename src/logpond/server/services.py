@@ -11,8 +11,8 @@ from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
 from logpond.pipeline.run import IngestPipeline
-from logpond.store.duckdb.connection import DuckDBSettings
-from logpond.store.duckdb.store import DuckDBStore
+from logpond.store.base import Store
+from logpond.store.registry import StoreOptions, open_store
 
 from .settings import Settings
 
@@ -27,7 +27,7 @@ class Services:
 
     settings: Settings
     clock: Clock
-    store: DuckDBStore
+    store: Store
     keyring: Keyring
     arns: Arns
     pipeline: IngestPipeline
@@ -39,15 +39,16 @@ class Services:
     def open(cls, settings: Settings, clock: Clock) -> Services:
         """Open the store, load the keys, make sure a root key exists, apply the config."""
         data_dir = settings.server.data_dir
-        store = DuckDBStore(
-            DuckDBSettings(
-                settings.database_path,
+        store = open_store(
+            settings.storage.engine,
+            StoreOptions(
+                data_dir,
                 encryption_key=settings.encryption_key,
                 memory_limit=settings.storage.memory_limit,
                 threads=settings.storage.threads,
                 checkpoint_threshold=settings.storage.checkpoint_threshold,
             ),
-            clock=clock,
+            clock,
         )
         try:
             keyring = Keyring(store, SecretBox.for_data_dir(data_dir, settings.encryption_key), clock)
@@ -74,7 +75,7 @@ class Services:
         self.store.close()
 
 
-def apply_group_config(store: DuckDBStore, settings: Settings) -> None:
+def apply_group_config(store: Store, settings: Settings) -> None:
     """Create or update the groups the config declares; never delete anything."""
     for group in settings.log_groups:
         existing = store.find_group(group.name)

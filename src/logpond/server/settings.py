@@ -39,6 +39,7 @@ class ServerConfig(_Strict):
 
 
 class StorageConfig(_Strict):
+    engine: Literal["duckdb"] = "duckdb"
     encryption_key_file: Path | None = None
     # DuckDB's buffer pool; with the rest of the process this keeps ingest under ~400 MB.
     memory_limit: str = "192MB"
@@ -112,10 +113,6 @@ class Settings(_Strict):
     encryption_key: str | None = Field(None, exclude=True, repr=False)
     root_access_key_id: str | None = Field(None, exclude=True)
     root_secret_access_key: str | None = Field(None, exclude=True, repr=False)
-
-    @property
-    def database_path(self) -> Path:
-        return self.server.data_dir / "logpond.duckdb"
 
 
 _ENV = {

@@ -176,6 +176,15 @@ class Store(Protocol):
     # Lifecycle
     def close(self) -> None: ...
 
+    @property
+    def accepting(self) -> bool:
+        """Whether writes are accepted (false once closing has begun)."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Make everything committed part of the main storage (no-op where meaningless)."""
+        ...
+
     # Log groups
     def create_group(
         self,

@@ -38,6 +38,7 @@ from logpond.store.base import (
     decode_token,
     encode_token,
 )
+from logpond.store.registry import StoreOptions
 from logpond.store.writer import GroupCommitWriter
 
 from .catalog import Catalog, GroupRow, StreamRow
@@ -46,7 +47,23 @@ from .connection import DuckDBSettings, open_database
 from .retention import sweep
 from .sql import GroupScope, Params, day_of, events_relation
 
-__all__ = ["DuckDBStore"]
+__all__ = ["DuckDBStore", "open_duckdb_store"]
+
+DATABASE_FILE = "logpond.duckdb"
+
+
+def open_duckdb_store(options: StoreOptions, clock: Clock) -> DuckDBStore:
+    """The registry's factory: the database file in the data directory."""
+    return DuckDBStore(
+        DuckDBSettings(
+            options.data_dir / DATABASE_FILE,
+            encryption_key=options.encryption_key,
+            memory_limit=options.memory_limit,
+            threads=options.threads,
+            checkpoint_threshold=options.checkpoint_threshold,
+        ),
+        clock=clock,
+    )
 
 # Columns a native search may test for equality without going through the JSON fields.
 _DIRECT_COLUMNS = frozenset({"message", *PROMOTED_COLUMNS})
