@@ -594,11 +594,12 @@ STATIC_RULES: dict[str, Rule] = {
 # --- key-driven rules: secrets after denylisted keys, names after name keys ----------------
 
 _VALUE_RE = (
-    r"(:=|=>?|:)([ \t]{0,3})(?:\\?\"((?:[^\"\\\n]|\\[\s\S])*)(?:\\?\"|(?=[\r\n])|\Z)"
+    r"(:=|=>?|:)([ \t]{0,3})(?:\\?\"((?:[^\"\\\n]++|\\[\s\S])*)(?:\\?\"|(?=[\r\n])|\Z)"
     r"|'([^'\n]*)(?:'|(?=[\r\n])|\Z)"
-    # Unquoted: up to whitespace or a quote, or an "&" that starts the next "key=".
+    # Unquoted: up to whitespace or a quote, or an "&" that starts the next "key=". Runs are
+    # possessive (``++``): the value is never split again, whatever follows.
     r"|((?i:(?:bearer|basic|token|digest|negotiate)[ \t]+)?"
-    r"(?:[^\s\"'&]|&(?![\w.\[\]-]+=))+))"
+    r"(?:[^\s\"'&]++|&(?![\w.\[\]-]+=))+))"
 )
 _ANY_SEPARATORS = r"[\W_]*"
 _NOT_SECRETS = frozenset({"null", "true", "false", "none", "nil", "undefined"})
@@ -664,6 +665,7 @@ class SecretPairRule(Rule):
 
 
 _FRAGMENT_RE = re.compile("#")
+_SCHEME_RE = re.compile(r"^(?i:bearer|basic|token|digest|negotiate)[ \t]+")
 _CLAUSE_END_RE = re.compile(r"[,;](?=\s|$)")
 # Credential-looking: long, or letters with digits or symbols.
 _CREDENTIAL_RE = re.compile(r".{16,}|(?=.*[^\W\d_])(?=.*[\d!#$%&*+/=?@^~]).{8,}", re.DOTALL)
@@ -675,7 +677,8 @@ def _unquoted_secret(text: str, match: re.Match[str]) -> Span | None:
     The pattern stopped at whitespace, a quote or the ``&`` of the next ``key=``; in a
     query string (the key follows ``?`` or ``&``) the value also ends at ``#``, elsewhere
     at a ``,`` or ``;`` that ends a clause. After ``key: `` (a colon and a space, as in
-    prose like ``auth: token refreshed``) the value must look like a credential.
+    prose like ``auth: token refreshed``) the value, after an authorization scheme such as
+    ``Token``, must look like a credential.
     """
     start = match.start(6)
     value = match.group(6)
@@ -691,7 +694,11 @@ def _unquoted_secret(text: str, match: re.Match[str]) -> Span | None:
         value = value[:-1]
     if not value or value.lower() in _NOT_SECRETS:
         return None
-    if match.group(2) == ":" and match.group(3) and not _CREDENTIAL_RE.fullmatch(value):
+    if (
+        match.group(2) == ":"
+        and match.group(3)
+        and not _CREDENTIAL_RE.fullmatch(_SCHEME_RE.sub("", value, count=1))
+    ):
         return None
     return start, start + len(value)
 
@@ -717,6 +724,8 @@ def name_value_ok(value: str, generic: bool) -> bool:
     words = value.split()
     if not words or len(words) > _MAX_NAME_WORDS or len(value) > _MAX_NAME_CHARS:
         return False
+    if "*" in value:  # masked already
+        return False
     if not generic:
         return any(c.isalpha() for c in value)
     return len(words) >= 2 and all(_NAME_WORD_RE.fullmatch(w.rstrip(",")) for w in words)
@@ -725,9 +734,9 @@ def name_value_ok(value: str, generic: bool) -> bool:
 class NameTextRule(Rule):
     """``customer_name=Jane Smith``, ``"full_name": "Jane Smith"``: a name after a name key.
 
-    One pattern holds both kinds of key, each with the value it needs: under a generic key
-    (``name``) two capitalized words, under a specific one any value; keys are a trie, so a
-    failing position costs one comparison per distinct first letter.
+    Keys are found in the lowercased text by a case-sensitive trie, which Python's matcher
+    skips through quickly; the value is then matched in the original text, capitals intact:
+    under a generic key (``name``) two capitalized words, under a specific one any value.
     """
 
     name = "name"
@@ -737,33 +746,45 @@ class NameTextRule(Rule):
         self._classifier = classifier
         generic = [k for k in name_keys if classifier.classify(k) is KeyClass.GENERIC_NAME]
         specific = [k for k in name_keys if k not in generic]
+        # Each kind of key with a look at what follows it, so that ``name=x=`` and the like
+        # fail inside the matcher: a generic key needs two words, a specific one a value.
         sep = r"\\?[\"']?[ \t]{0,3}[:=][ \t]{0,3}"
         branches = [
-            rf"((?i:{_alternation(keys)})){sep}{value}"
-            for keys, value in ((generic, _GENERIC_NAME_VALUE), (specific, _NAME_VALUE))
+            rf"({_alternation(keys)}){sep}(?={ahead})"
+            for keys, ahead in ((generic, _GENERIC_AHEAD), (specific, _SPECIFIC_AHEAD))
             if keys
         ]
-        self._pattern = re.compile(rf"(?<![\w.-])(?:{'|'.join(branches)})")
-        loose = _alternation(name_keys, r"[\W_]*")
+        self._keys = re.compile("|".join(branches))
+        self._values = {False: re.compile(_NAME_VALUE), True: re.compile(_GENERIC_NAME_VALUE)}
+        loose = _alternation(name_keys, _ANY_SEPARATORS)
         self.prefilter = rf"(?:^|[^A-Za-z0-9_.-])(?i:{loose})\\?[\"']?[ \t]*[:=]" if loose else "$^"
         self.needles = tuple(sorted({key_words(k)[-1] for k in name_keys}))
 
     def find(self, text: str, keyed: bool = False) -> Iterator[Span]:
+        low = text.lower()
+        if len(low) != len(text):  # a few characters lowercase to two
+            low = text.translate(_ASCII_LOWER)
         classify = self._classifier.classify
-        for match in self._pattern.finditer(text):
-            base = 1 if match.start(1) >= 0 else 5  # the groups of the branch that matched
-            key_class = classify(match.group(base))
+        for key in self._keys.finditer(low):
+            start = key.start()
+            if start and (low[start - 1].isalnum() or low[start - 1] in "_.-"):
+                continue  # inside a longer key: hostname=, pod_name=
+            group = 1 if key.start(1) >= 0 else 2
+            key_class = classify(text[start : key.end(group)])
             if key_class is not KeyClass.NAME and key_class is not KeyClass.GENERIC_NAME:
                 continue
             generic = key_class is KeyClass.GENERIC_NAME
-            for group in (base + 1, base + 2):
-                quoted = match.group(group)
+            value = self._values[generic].match(text, key.end())
+            if value is None:
+                continue
+            for group in (1, 2):
+                quoted = value.group(group)
                 if quoted is not None:
                     if name_value_ok(quoted, generic):
-                        yield match.span(group)
+                        yield value.span(group)
                     break
             else:
-                span = _unquoted_name(match.group(base + 3), match.start(base + 3), generic)
+                span = _unquoted_name(value.group(3), value.start(3), generic)
                 if span is not None:
                     yield span
 
@@ -771,9 +792,11 @@ class NameTextRule(Rule):
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _NAME_CHARS = r"[^\s\"',;&=:()\[\]{}<>|]"
 # After the first word, a name word starts with a capital (or an uncased letter), unless
-# it is a particle (``van``, ``de``) followed by one.
+# it is a particle (``van``, ``de``; up to two: ``van der``) followed by one.
 _PARTICLES = "|".join(sorted(_NAME_PARTICLES))
 _NAME_NEXT = rf"(?:[ ](?:(?:{_PARTICLES})[ ]){{0,2}}[^\W\d_a-z]{_NAME_CHARS}*)"
+_GENERIC_AHEAD = rf"\\?[\"']|[^\W\d_]{_NAME_CHARS}* [^\W\d_]"
+_SPECIFIC_AHEAD = rf"\\?[\"']|{_NAME_CHARS}"
 _QUOTED_NAME = r"\\?\"([^\"\\\n]{1,128})\\?\"|'([^'\n]{1,128})'"
 _NAME_VALUE = rf"(?:{_QUOTED_NAME}|({_NAME_CHARS}+{_NAME_NEXT}{{0,5}}))"
 _GENERIC_NAME_VALUE = rf"(?:{_QUOTED_NAME}|([^\W\d_]{_NAME_CHARS}*{_NAME_NEXT}{{1,5}}))"
@@ -812,6 +835,8 @@ def _unquoted_name(value: str, start: int, generic: bool) -> Span | None:
     The pattern already stopped at the first word that cannot continue a name; a word with
     digits or symbols also ends it here, and a particle left dangling is dropped.
     """
+    if "*" in value:  # masked already: John D***
+        return None
     words = value.split(" ")
     first = words[0]
     if generic:
