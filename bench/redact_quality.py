@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import ipaddress
 import json
 import random
 import string
@@ -169,7 +170,11 @@ class PiiFactory:
         return str(self.fakers["en_US"].ipv4_public())
 
     def ipv6(self) -> str:
-        return str(self.fakers["en_US"].ipv6())
+        """A public IPv6 address (the rule leaves private and reserved ones alone)."""
+        while True:
+            address = str(self.fakers["en_US"].ipv6())
+            if ipaddress.IPv6Address(address).is_global:
+                return address
 
 
 def _b64url(data: bytes) -> str:
