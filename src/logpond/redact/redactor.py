@@ -91,9 +91,14 @@ class Redactor:
         self._masks.setdefault("secret", compile_mask("secret", policy.masks.get("secret", "full")))
         self._masks.setdefault("name", compile_mask("name", policy.masks.get("name", "partial")))
         self._rules = rules
+        # The base gate unrolled (needles, then pattern); None for rules with their own.
+        self._gates: list[tuple[Rule, tuple[str, ...] | None, re.Pattern[str] | None]] = [
+            (r, *r.gates) if type(r).could_fire is Rule.could_fire else (r, None, None)
+            for r in rules
+        ]
         self._phone_rule = STATIC_RULES["phone"] if self._phone else None
         text_prefilters = [r.prefilter for r in rules]
-        self.batch_prefilter = "|".join(
+        self._batch_prefilter = "|".join(
             f"(?:{p})" for p in (*text_prefilters, *self._key_prefilters(), r"\\u")
         )
         # A custom regex may need characters JSON escapes; rows with escapes go to Python.
@@ -124,7 +129,20 @@ class Redactor:
     def _active(self, text: str) -> list[Rule]:
         """The rules whose gate ``text`` passes: the only ones that can fire in it."""
         low = text.lower()
-        return [rule for rule in self._rules if rule.could_fire(text, low)]
+        active: list[Rule] = []
+        for rule, needles, gate in self._gates:
+            if needles is None:  # a rule with its own gate
+                if rule.could_fire(text, low):
+                    active.append(rule)
+                continue
+            for needle in needles:
+                if needle in low:
+                    active.append(rule)
+                    break
+            else:
+                if gate is not None and gate.search(text) is not None:
+                    active.append(rule)
+        return active
 
     def redact_text(self, text: str) -> tuple[str, Counter[str]]:
         """Mask what the rules find in ``text``; returns the text and the findings by type."""
@@ -199,8 +217,8 @@ class Redactor:
         phone keys their number) and scanned as text; strings are scanned; integers of 13-19
         digits are checked as cards. Unchanged parts are returned as the same objects.
         """
-        walk = _Walk(self, value)
-        return walk.value(value, 0, False), walk.counts
+        walk = _Walk(self, value, top=False)
+        return walk.run(value, top=False), walk.counts
 
     def redact_record(
         self, record: Mapping[str, Any], *, mark: bool = True
@@ -210,8 +228,8 @@ class Redactor:
         With ``mark`` (the default) a record that had findings gets ``redacted``: the sorted
         types found, merged with any list it already had.
         """
-        walk = _Walk(self, record)
-        out = walk.value(record, 0, True)
+        walk = _Walk(self, record, top=True)
+        out = walk.run(record, top=True)
         result = dict(out) if out is record else out
         if mark and walk.counts and not self._audit:
             previous = result.get("redacted")
@@ -267,8 +285,7 @@ class Redactor:
             except (ValueError, RecursionError):
                 record = None
             if isinstance(record, dict):
-                walk = _Walk(self, record, counts)
-                out = walk.value(record, 0, True)
+                out = _Walk(self, record, top=True, counts=counts).run(record, top=True)
                 if out is record:
                     return text
                 return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
@@ -332,13 +349,13 @@ class Redactor:
 
         if self._re2_ok is None:
             try:
-                pc.match_substring_regex(column.slice(0, 1), pattern=self.batch_prefilter)
+                pc.match_substring_regex(column.slice(0, 1), pattern=self._batch_prefilter)
                 self._re2_ok = True
             except pa.ArrowInvalid:  # a custom regex that RE2 does not read
                 self._re2_ok = False
         if not self._re2_ok:
             return pc.is_valid(column)
-        hits = pc.match_substring_regex(column, pattern=self.batch_prefilter)
+        hits = pc.match_substring_regex(column, pattern=self._batch_prefilter)
         if self._batch_fallback is not None:
             escaped = pc.match_substring(column, pattern="\\")
             hits = pc.or_(hits, escaped)
@@ -353,16 +370,26 @@ class _Walk:
     classifier) would otherwise wake the text rules for every value.
     """
 
-    __slots__ = ("active", "counts", "key_active", "redactor")
+    __slots__ = ("active", "counts", "key_active", "redactor", "special_keys")
 
-    def __init__(self, redactor: Redactor, value: Any, counts: Counter[str] | None = None) -> None:
+    def __init__(
+        self, redactor: Redactor, value: Any, top: bool, counts: Counter[str] | None = None
+    ) -> None:
         self.redactor = redactor
         self.counts: Counter[str] = Counter() if counts is None else counts
         values: list[str] = []
         keys: list[str] = []
-        _collect(value, values, keys, 0)
+        _collect(value, values, keys, 0, top)
         self.active = redactor._active_joined(values)
         self.key_active = redactor._active_joined(keys)
+        classify = redactor._classifier.classify
+        self.special_keys = any(classify(key) is not KeyClass.PLAIN for key in keys)
+
+    def run(self, value: Any, top: bool) -> Any:
+        """The redacted value; with no rule awake and no telling key, the value itself."""
+        if not (self.active or self.key_active or self.special_keys):
+            return value
+        return self.value(value, 0, top)
 
     def value(self, value: Any, depth: int, top: bool) -> Any:
         r = self.redactor
@@ -431,13 +458,18 @@ class _Walk:
         return self.value(item, depth + 1, False)
 
 
-def _collect(value: Any, texts: list[str], keys: list[str], depth: int) -> None:
-    """Every string value in ``value`` (and integers long enough to be cards), and its keys."""
+def _collect(value: Any, texts: list[str], keys: list[str], depth: int, top: bool = False) -> None:
+    """Every string value in ``value`` (and integers long enough to be cards), and its keys.
+
+    At the top of a record (``top``) the protected keys and their values are left out.
+    """
     if isinstance(value, str):
         texts.append(value)
     elif isinstance(value, dict):
         if depth < MAX_DEPTH:
             for key, item in value.items():
+                if top and key in PROTECTED_KEYS:
+                    continue
                 if isinstance(key, str):
                     keys.append(key)
                 _collect(item, texts, keys, depth + 1)

@@ -83,13 +83,14 @@ class Rule:
 
     def could_fire(self, text: str, low: str) -> bool:
         """The cheap gate: False only if ``find`` cannot fire on ``text`` (``low`` lowercased)."""
-        needles, gate = self._gates
+        needles, gate = self.gates
         return any(n in low for n in needles) or (
             gate is not None and gate.search(text) is not None
         )
 
     @functools.cached_property
-    def _gates(self) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    def gates(self) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+        """The needles (only those containing no other) and the compiled gate pattern."""
         needles = self.needles
         # A needle containing another is redundant: finding the shorter is the same test.
         minimal = tuple(n for n in needles if not any(o != n and o in n for o in needles))
@@ -496,7 +497,6 @@ AWS_ACCESS_KEY_ID = RegexRule(
     re.compile(rf"(?<![A-Za-z0-9])(?:{_AWS_KEY_PREFIXES})[A-Z0-9]{{16}}(?![A-Za-z0-9])"),
     prefilter=rf"(?:{_AWS_KEY_PREFIXES})[A-Z0-9]{{16}}",
     description="AWS access key ids (AKIA..., ASIA...)",
-    needles=tuple(p.lower() for p in _AWS_KEY_PREFIXES.split("|")),
 )
 
 AWS_SECRET_KEY = RegexRule(
