@@ -151,6 +151,17 @@ class Policy:
                 raise _unknown("mask for an unknown identifier type", type_name, sorted(types))
             compile_mask(type_name, style)
 
+    def __hash__(self) -> int:
+        """Equal policies hash alike, so a server can keep one ``Redactor`` per policy."""
+        return hash(
+            (
+                self.rules, self.mode, tuple(sorted(self.masks.items())), self.deny_keys,
+                self.name_keys, self.allow_keys, self.custom, self.max_scan_chars, self.name,
+                self.description,
+                json.dumps(dict(self.findings_destination), sort_keys=True, default=str),
+            )
+        )  # fmt: skip
+
     def _check_custom(self) -> None:
         seen: set[str] = set()
         for custom in self.custom:

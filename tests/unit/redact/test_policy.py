@@ -364,6 +364,16 @@ def test_cloudwatch_document_text_errors() -> None:
         assert info.value.message == message
 
 
+def test_policies_are_hashable() -> None:
+    """Equal policies are equal and hash alike, so they can key a cache of redactors."""
+    a = Policy.from_dict({"enable": ["phone"], "masks": {"email": "keep_local"}})
+    b = Policy.from_dict({"masks": {"email": "keep_local"}, "enable": ["phone"]})
+    assert a == b
+    assert hash(a) == hash(b)
+    assert {a: 1}[b] == 1
+    assert a != DEFAULT_POLICY
+
+
 def test_every_rule_name_is_known_to_policies() -> None:
     """A policy accepts every built-in rule name and nothing else."""
     assert Policy(rules=frozenset(RULE_NAMES)).rules == set(RULE_NAMES)
