@@ -19,18 +19,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .key_rules import NameTextRule, SecretPairRule, name_value_ok
 from .keys import PHONE_KEY_WORDS, TAIL_ONLY_DENY_KEYS, KeyClass, KeyClassifier, key_words
 from .masks import MaskFunction, compile_mask
 from .policy import DEFAULT_POLICY, Policy
-from .rules import (
-    RULE_NAMES,
-    STATIC_RULES,
-    NameTextRule,
-    RegexRule,
-    Rule,
-    SecretPairRule,
-    name_value_ok,
-)
+from .rules import RULE_NAMES, STATIC_RULES, RegexRule, Rule
 
 if TYPE_CHECKING:
     import pyarrow as pa
