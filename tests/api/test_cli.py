@@ -167,3 +167,16 @@ def test_first_start_prints_url_and_root_credentials(tmp_path: Path) -> None:
     saved = dict(line.removeprefix("export ").split("=", 1) for line in credentials.read_text().splitlines())
     assert f"export LOGPOND_ACCESS_KEY_ID={saved['LOGPOND_ACCESS_KEY_ID']}" in output
     assert f"export LOGPOND_SECRET_ACCESS_KEY={saved['LOGPOND_SECRET_ACCESS_KEY']}" in output
+
+
+def test_pii_stats_and_redact_commands(logpond_server: LiveServer, tmp_path: Path) -> None:
+    """logpond pii stats shows counts for a group; logpond redact previews a local file."""
+    group = unique_group("/cli-pii")
+    logpond(logpond_server, "ingest", "-", "-g", group, stdin='{"message":"to a.b@example.com"}\n')
+    stats = logpond(logpond_server, "pii", "stats", "-g", group)
+    assert stats.returncode == 0, stats.stderr
+    assert stats.stdout.split() == ["TYPE", "FINDINGS", "email", "1"]
+    sample = tmp_path / "sample.log"
+    sample.write_text('{"user_name": "John Doe"}\n')
+    preview = logpond(None, "redact", str(sample))
+    assert preview.returncode == 0 and "John D***" in preview.stdout

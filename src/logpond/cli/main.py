@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
@@ -13,6 +12,8 @@ from logpond.model.errors import LogpondError
 from .groups import groups
 from .ingest import ingest
 from .keys import keys
+from .pii import pii
+from .redact import redact_command
 from .rekey import rekey
 from .search import search
 from .serve import serve
@@ -30,18 +31,9 @@ def cli() -> None:
     """
 
 
-for command in (serve, ingest, groups, keys, search, rekey):
+for command in (serve, ingest, groups, keys, search, rekey, pii):
     cli.add_command(command)
-
-# Commands that live beside the package they drive, registered by import path.
-_OPTIONAL_COMMANDS = {"redact": "logpond.cli.redact:redact_command"}
-for _name, _target in _OPTIONAL_COMMANDS.items():
-    _module, _attr = _target.split(":")
-    try:
-        cli.add_command(getattr(importlib.import_module(_module), _attr), _name)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
+cli.add_command(redact_command, "redact")
 
 
 def main() -> None:

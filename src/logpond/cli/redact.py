@@ -56,15 +56,12 @@ def _yaml(text: str) -> Any:
 
 
 @click.command("redact")
-@click.argument(
-    "source", metavar="FILE", type=click.File("r", encoding="utf-8", errors="replace", lazy=True)
-)
+@click.argument("source", metavar="FILE", type=click.File("r", encoding="utf-8", errors="replace", lazy=True))
 @click.option(
     "--policy",
     "policy_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Policy file (native form or CloudWatch document, JSON or YAML). "
-    "Default: logpond's default policy.",
+    help="Policy file (native form or CloudWatch document, JSON or YAML). Default: logpond's default policy.",
 )
 @click.option(
     "--show",
@@ -79,9 +76,7 @@ def _yaml(text: str) -> Any:
     is_flag=True,
     help="Exit with status 1 when anything would be masked (for CI checks).",
 )
-def redact_command(
-    source: IO[str], policy_path: Path | None, show: str, fail_on_findings: bool
-) -> None:
+def redact_command(source: IO[str], policy_path: Path | None, show: str, fail_on_findings: bool) -> None:
     """Show what a redaction policy would mask in FILE (or - for stdin), with counts per type.
 
     JSON lines are redacted key by key (denylisted keys, name keys, every string value);

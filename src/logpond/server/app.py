@@ -25,13 +25,18 @@ __all__ = ["create_app"]
 log = logging.getLogger("logpond.server")
 
 
-async def _sweep_forever(services: Services, interval: float) -> None:
+async def _every(interval: float, task: Callable[[], object], what: str) -> None:
+    """Run a blocking maintenance task in a thread every ``interval`` seconds."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await asyncio.to_thread(services.store.sweep_expired)
+            await asyncio.to_thread(task)
         except Exception:
-            log.exception("retention sweep failed; will retry")
+            log.exception("%s failed; will retry", what)
+
+
+# How often PII finding counts are written to the store.
+FINDINGS_FLUSH_SECONDS = 10.0
 
 
 def create_app(
@@ -46,15 +51,20 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await asyncio.to_thread(Services.open, settings, clock or SystemClock())
         app.state.services = services
-        sweeper = asyncio.create_task(_sweep_forever(services, settings.storage.retention_sweep_seconds))
+        sweep_every = settings.storage.retention_sweep_seconds
+        tasks = [
+            asyncio.create_task(_every(sweep_every, services.store.sweep_expired, "retention sweep")),
+            asyncio.create_task(_every(FINDINGS_FLUSH_SECONDS, services.flush_findings, "findings flush")),
+        ]
         if on_ready is not None:
             on_ready(services)
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await asyncio.to_thread(services.close)
 
     app = FastAPI(

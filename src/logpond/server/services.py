@@ -10,7 +10,9 @@ from logpond.auth.keys import Credentials, Keyring, SecretBox
 from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
+from logpond.pipeline.redaction import RedactionStage
 from logpond.pipeline.run import IngestPipeline
+from logpond.redact import DEFAULT_POLICY, Policy
 from logpond.store.base import Store
 from logpond.store.registry import StoreOptions, open_store
 
@@ -31,6 +33,7 @@ class Services:
     keyring: Keyring
     arns: Arns
     pipeline: IngestPipeline
+    redaction: RedactionStage
     anonymous: Principal | None
     root: Credentials
     root_generated: bool
@@ -66,12 +69,32 @@ class Services:
         anonymous = None
         if settings.auth.anonymous_role is not None:
             anonymous = Principal("anonymous", compile_policy(role_policy(settings.auth.anonymous_role)))
-        pipeline = IngestPipeline(
-            store, clock, arns, default_retention_days=settings.ingest.default_retention_days
+        redaction = RedactionStage(
+            clock,
+            default=Policy.from_dict(settings.data_protection.default)
+            if settings.data_protection.default is not None
+            else DEFAULT_POLICY,
+            groups={
+                g.name: Policy.from_dict(g.data_protection)
+                for g in settings.log_groups
+                if g.data_protection is not None
+            },
         )
-        return cls(settings, clock, store, keyring, arns, pipeline, anonymous, root, generated)
+        pipeline = IngestPipeline(
+            store,
+            clock,
+            arns,
+            default_retention_days=settings.ingest.default_retention_days,
+            stages=[redaction],
+        )
+        return cls(settings, clock, store, keyring, arns, pipeline, redaction, anonymous, root, generated)
+
+    def flush_findings(self) -> None:
+        """Store the PII findings counted since the last flush."""
+        self.store.add_findings(self.redaction.drain())
 
     def close(self) -> None:
+        self.flush_findings()
         self.store.close()
 
 

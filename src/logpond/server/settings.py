@@ -17,6 +17,7 @@ from logpond.model.errors import InvalidParameterError, LogpondError
 from logpond.model.limits import MAX_INGEST_BODY_BYTES
 from logpond.model.names import LogGroupName, validate_tags
 from logpond.model.retention import parse_retention_days
+from logpond.redact import Policy
 
 __all__ = ["GroupConfig", "Settings", "load_settings"]
 
@@ -67,10 +68,38 @@ class IngestConfig(_Strict):
         return _retention(value)
 
 
+def _policy(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A native-form PII policy, checked now so a bad one stops the server at start."""
+    if value is not None:
+        try:
+            Policy.from_dict(value)
+        except LogpondError as exc:
+            raise ValueError(exc.message) from None
+    return value
+
+
+class DataProtectionConfig(_Strict):
+    # The policy of every group without one of its own (native form, docs/pii.md); unset
+    # means the built-in default policy.
+    default: dict[str, Any] | None = None
+
+    @field_validator("default")
+    @classmethod
+    def _default(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _policy(value)
+
+
 class GroupConfig(_Strict):
     name: str
     retention_days: int | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    # This group's PII policy (native form), instead of data_protection.default.
+    data_protection: dict[str, Any] | None = None
+
+    @field_validator("data_protection")
+    @classmethod
+    def _data_protection(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _policy(value)
 
     @field_validator("name")
     @classmethod
@@ -108,6 +137,7 @@ class Settings(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    data_protection: DataProtectionConfig = Field(default_factory=DataProtectionConfig)
     log_groups: list[GroupConfig] = Field(default_factory=list)
     # Secrets come from the environment only, never from the config file.
     encryption_key: str | None = Field(None, exclude=True, repr=False)

@@ -241,6 +241,13 @@ class Store(Protocol):
     # Retention
     def sweep_expired(self) -> SweepReport: ...
 
+    # PII audit
+    def add_findings(self, findings: Mapping[tuple[int, str, str], int]) -> None: ...
+
+    def findings(
+        self, groups: Sequence[str], start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[tuple[int, str, str, int]]: ...
+
     # API keys
     def put_key(self, record: AccessKeyRecord) -> None: ...
 

@@ -316,6 +316,47 @@ async def search(
     return JSONResponse({"events": [_event_out(e) for e in result.events], "next_cursor": result.next_cursor})
 
 
+# PII audit
+
+
+class FindingOut(BaseModel):
+    minute: int = Field(description="start of the minute, ms since the epoch")
+    time: str
+    group: str
+    identifier: str
+    count: int
+
+
+class FindingsOut(BaseModel):
+    findings: list[FindingOut]
+    totals: dict[str, int]
+
+
+@router.get("/pii/stats", response_model=FindingsOut, tags=["pii"], summary="PII findings per minute")
+async def pii_stats(
+    group: Annotated[list[str], Query(description="log group (repeatable)")],
+    start: int | str | None = None,
+    end: int | str | None = None,
+    access: Access = require("logs:GetDataProtectionPolicy"),
+    svc: Services = Depends(services),
+) -> FindingsOut:
+    """How many findings of each identifier type each group had per minute; never the values."""
+    for name in group:
+        access.group(name)
+        svc.store.get_group(name)
+    await asyncio.to_thread(svc.flush_findings)
+    rows = await asyncio.to_thread(svc.store.findings, group, _time(start, "start"), _time(end, "end"))
+    totals: dict[str, int] = {}
+    for _minute, _group, identifier, count in rows:
+        totals[identifier] = totals.get(identifier, 0) + count
+    return FindingsOut(
+        findings=[
+            FindingOut(minute=m, time=format_iso(m), group=g, identifier=i, count=c) for m, g, i, c in rows
+        ],
+        totals=totals,
+    )
+
+
 # The API description
 
 

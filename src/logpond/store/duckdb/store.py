@@ -65,6 +65,7 @@ def open_duckdb_store(options: StoreOptions, clock: Clock) -> DuckDBStore:
         clock=clock,
     )
 
+
 # Columns a native search may test for equality without going through the JSON fields.
 _DIRECT_COLUMNS = frozenset({"message", *PROMOTED_COLUMNS})
 
@@ -458,6 +459,45 @@ class DuckDBStore:
             return sweep(self._con, self.catalog, self.clock.now_ms())
 
         return self.writer.call(run)
+
+    # PII audit
+
+    def add_findings(self, findings: Mapping[tuple[int, str, str], int]) -> None:
+        """Add counts of PII findings per (minute, group, identifier)."""
+        if not findings:
+            return
+        rows = [[minute, group, identifier, count] for (minute, group, identifier), count in findings.items()]
+
+        def add() -> None:
+            con = self._con
+            con.begin()
+            try:
+                con.executemany("INSERT INTO pii_findings VALUES (?, ?, ?, ?)", rows)
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+
+        self.writer.call(add)
+
+    def findings(
+        self, groups: Sequence[str], start_ms: int | None = None, end_ms: int | None = None
+    ) -> list[tuple[int, str, str, int]]:
+        """PII finding counts per (minute, group, identifier), oldest first."""
+        if not groups:
+            return []
+        marks = ", ".join("?" for _ in groups)
+        rows = (
+            self.reader()
+            .execute(
+                "SELECT minute, group_name, identifier, sum(count)::BIGINT FROM pii_findings "
+                f"WHERE group_name IN ({marks}) AND minute >= ? AND minute < ? "
+                "GROUP BY ALL ORDER BY minute, group_name, identifier",
+                [*groups, start_ms or 0, end_ms if end_ms is not None else 2**62],
+            )
+            .fetchall()
+        )
+        return [(int(m), str(g), str(i), int(c)) for m, g, i, c in rows]
 
     # API keys
 
