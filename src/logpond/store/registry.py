@@ -16,10 +16,11 @@ __all__ = ["DEFAULT_CHECKPOINT_THRESHOLD", "DEFAULT_MEMORY_LIMIT", "ENGINES", "S
 # The engine's buffer pool. With the rest of the process (about 165 MB at rest) this keeps a
 # server ingesting at full speed near 400 MB resident; queries needing more spill to disk.
 DEFAULT_MEMORY_LIMIT = "128MB"
-# Write-ahead log size that triggers a checkpoint. Smaller checkpoints rewrite the last,
-# partly filled row group more often, leaving free blocks: 32MB cost 52 bytes per event on
-# disk in bench/ingest.py, 64MB 40.
-DEFAULT_CHECKPOINT_THRESHOLD = "64MB"
+# Write-ahead log size that triggers a checkpoint. Each checkpoint rewrites the last, partly
+# filled row group, leaving free blocks in the file: with bench/ingest.py scenario A at 2M
+# events, 32MB gave 52 bytes per event on disk, 64MB 44, 128MB 38 (37 without any churn),
+# at the same resident size.
+DEFAULT_CHECKPOINT_THRESHOLD = "128MB"
 
 # name -> "module:factory"; the factory takes (StoreOptions, Clock) and returns a Store.
 ENGINES = {"duckdb": "logpond.store.duckdb.store:open_duckdb_store"}
