@@ -1,0 +1,1 @@
+"""The query languages: Logs Insights and filter patterns, parsed, planned and run as SQL."""

@@ -1,0 +1,226 @@
+"""Filter patterns as SQL predicates over ``events`` (FilterLogEvents, exports, tests).
+
+The predicate is a sqlglot expression over the columns of the ``events`` relation; the
+store puts it in its own statement, or :func:`filter_statement` builds a simple one. The
+semantics are those of :class:`logpond.query.matcher.FilterPatternMatcher`.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from logpond.query.filter_pattern import (
+    ColumnAnd,
+    ColumnComparison,
+    ColumnCondition,
+    ColumnOr,
+    DelimitedPattern,
+    FilterPattern,
+    JsonAnd,
+    JsonCheck,
+    JsonComparison,
+    JsonExpr,
+    JsonOr,
+    JsonPattern,
+    MatchAll,
+    MixedOptional,
+    PatternNumber,
+    PatternRegex,
+    PatternString,
+    PatternValue,
+    Term,
+    TermKind,
+    TermPattern,
+    glob_to_like,
+)
+from logpond.query.record import NUMBER_PATTERN
+
+from .base import Dialect, RenderContext, Rendered, col, lit
+from .record import RecordSQL
+
+__all__ = ["compile_filter_pattern", "filter_statement"]
+
+_CHECK_KINDS = {"IS NULL": "null", "IS TRUE": "true", "IS FALSE": "false", "NOT EXISTS": "missing"}
+_COMPARE = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+
+
+def compile_filter_pattern(
+    pattern: FilterPattern,
+    ctx: RenderContext,
+    *,
+    mixed_optional: MixedOptional = MixedOptional.IGNORE,
+) -> exp.Expr:
+    """A boolean SQL expression over ``events`` that is true exactly for matching events."""
+    record = RecordSQL(ctx)
+    if isinstance(pattern, MatchAll):
+        return exp.true()
+    if isinstance(pattern, TermPattern):
+        return _terms(pattern, ctx, record, mixed_optional)
+    if isinstance(pattern, JsonPattern):
+        return exp.and_(record.is_object(), _json(pattern.expr, ctx, record))
+    return _delimited(pattern, ctx, record)
+
+
+def filter_statement(
+    pattern: FilterPattern,
+    dialect: Dialect,
+    source: exp.Expr | None = None,
+    *,
+    columns: tuple[str, ...] = ("seq",),
+    mixed_optional: MixedOptional = MixedOptional.IGNORE,
+) -> Rendered:
+    """``SELECT columns FROM source WHERE <pattern> ORDER BY ts, seq`` (source: ``events``)."""
+    ctx = RenderContext(dialect)
+    predicate = compile_filter_pattern(pattern, ctx, mixed_optional=mixed_optional)
+    relation = source if source is not None else exp.to_table("events")
+    if isinstance(relation, exp.Select | exp.Union):
+        relation = exp.Subquery(
+            this=relation, alias=exp.TableAlias(this=exp.to_identifier("events"))
+        )
+    select = (
+        exp.select(*[col(c) for c in columns])
+        .from_(relation)
+        .where(predicate)
+        .order_by(col("ts"), col("seq"))
+    )
+    return dialect.render(dialect.finish(select), ctx.params)
+
+
+# terms ----------------------------------------------------------------------------------------
+
+
+def _terms(
+    pattern: TermPattern, ctx: RenderContext, record: RecordSQL, mixed: MixedOptional
+) -> exp.Expr:
+    message = exp.func("coalesce", record.at_message(), lit(""))
+
+    def hit(term: Term) -> exp.Expr:
+        if term.kind is TermKind.REGEX:
+            return ctx.dialect.regex_search(
+                message.copy(), ctx.value("(?s)" + term.text, regex=True)
+            )
+        return ctx.dialect.contains(message.copy(), ctx.value(term.text))
+
+    alternatives = [
+        exp.and_(*[hit(t) for t in group]) if group else exp.true()
+        for group in pattern.groups(mixed)
+    ]
+    out = exp.or_(*alternatives) if alternatives else exp.false()
+    excluded = [exp.Not(this=hit(t)) for t in pattern.excluded()]
+    return exp.and_(exp.Paren(this=out), *excluded) if excluded else out
+
+
+# JSON -----------------------------------------------------------------------------------------
+
+
+def _value_match(text: exp.Expr, value: PatternValue, ctx: RenderContext) -> exp.Expr:
+    """Whether non-null ``text`` matches a string or regex value."""
+    if isinstance(value, PatternRegex):
+        return ctx.dialect.regex_search(text, ctx.value("(?s)" + value.regex, regex=True))
+    assert isinstance(value, PatternString)
+    if value.text == "*":
+        return exp.true()
+    if value.has_wildcard:
+        return ctx.dialect.like(text, ctx.value(glob_to_like(value.text)))
+    return exp.EQ(this=text, expression=ctx.value(value.text))
+
+
+def _json(expr: JsonExpr, ctx: RenderContext, record: RecordSQL) -> exp.Expr:
+    if isinstance(expr, JsonAnd):
+        return exp.Paren(this=exp.and_(*[_json(i, ctx, record) for i in expr.items]))
+    if isinstance(expr, JsonOr):
+        return exp.Paren(this=exp.or_(*[_json(i, ctx, record) for i in expr.items]))
+    path = expr.selector.path
+    if isinstance(expr, JsonCheck):
+        return record.member_kind_in(path, [_CHECK_KINDS[expr.check]])
+    assert isinstance(expr, JsonComparison)
+    if isinstance(expr.value, PatternNumber):
+        number = record.member_number(path)
+        compare = _COMPARE[expr.op](this=number, expression=ctx.value(expr.value.value))
+        return exp.func("coalesce", compare, exp.false())
+    hit = _value_match(record.member_text(path), expr.value, ctx)
+    if expr.op == "!=":
+        hit = exp.Not(this=exp.Paren(this=hit))
+    return exp.and_(record.member_scalar(path), exp.func("coalesce", hit, exp.false()))
+
+
+# space-delimited ------------------------------------------------------------------------------
+
+
+def _strip(value: exp.Expr, ctx: RenderContext) -> exp.Expr:
+    d = ctx.dialect
+    length = d.length(value.copy())
+
+    def char(position: exp.Expr) -> exp.Expr:
+        return d.substring(value.copy(), position, lit(1))
+
+    def wrapped(opening: str, closing: str) -> exp.Expr:
+        return exp.and_(
+            exp.EQ(this=char(lit(1)), expression=lit(opening)),
+            exp.EQ(this=char(length.copy()), expression=lit(closing)),
+        )
+
+    strip = exp.and_(
+        exp.GTE(this=length.copy(), expression=lit(2)),
+        exp.Paren(this=exp.or_(wrapped('"', '"'), wrapped("[", "]"))),
+    )
+    inner = d.substring(value.copy(), lit(2), exp.Sub(this=length.copy(), expression=lit(2)))
+    return exp.Case(ifs=[exp.If(this=strip, true=inner)], default=value.copy())
+
+
+def _delimited(pattern: DelimitedPattern, ctx: RenderContext, record: RecordSQL) -> exp.Expr:
+    d = ctx.dialect
+    line = d.concat(lit(" "), exp.func("coalesce", record.at_message(), lit("")))
+    regex = pattern.regex()
+    group_count = sum(
+        2 if (i == len(pattern.columns) - 1 and pattern.absorbs and not c.ellipsis) else 1
+        for i, c in enumerate(pattern.columns)
+    )
+    groups = d.regex_groups(line, ctx.value(regex, regex=True), group_count)
+    values: dict[str, exp.Expr] = {}
+    position = 0
+    last = len(pattern.columns) - 1
+    for index, column in enumerate(pattern.columns):
+        first = groups[position]
+        position += 1
+        if column.ellipsis:
+            continue
+        value: exp.Expr
+        if index == last and pattern.absorbs:
+            rest = groups[position]
+            position += 1
+            value = exp.Case(
+                ifs=[exp.If(this=exp.EQ(this=rest, expression=lit("")), true=_strip(first, ctx))],
+                default=d.concat(first.copy(), rest.copy()),
+            )
+        else:
+            value = _strip(first, ctx)
+        if column.name is not None:
+            values[column.name] = value
+    matched = d.regex_search(line.copy(), ctx.value(regex, regex=True))
+    conditions = [
+        exp.func("coalesce", _column(c.condition, values, ctx), exp.false())
+        for c in pattern.columns
+        if c.condition is not None
+    ]
+    return exp.and_(matched, *conditions)
+
+
+def _column(
+    condition: ColumnCondition, values: dict[str, exp.Expr], ctx: RenderContext
+) -> exp.Expr:
+    if isinstance(condition, ColumnAnd):
+        return exp.Paren(this=exp.and_(*[_column(i, values, ctx) for i in condition.items]))
+    if isinstance(condition, ColumnOr):
+        return exp.Paren(this=exp.or_(*[_column(i, values, ctx) for i in condition.items]))
+    assert isinstance(condition, ColumnComparison)
+    d = ctx.dialect
+    value = values[condition.name].copy()
+    if isinstance(condition.value, PatternNumber):
+        numeric = d.regex_search(value.copy(), lit(f"^(?:{NUMBER_PATTERN})$"))
+        number = exp.Case(ifs=[exp.If(this=numeric, true=d.to_double(value.copy()))])
+        return _COMPARE[condition.op](this=number, expression=ctx.value(condition.value.value))
+    hit = _value_match(value, condition.value, ctx)
+    if condition.op == "!=":
+        hit = exp.Not(this=exp.Paren(this=hit))
+    return hit
