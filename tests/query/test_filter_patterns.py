@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+import sqlglot
 from querycases import (
     DIALECTS,
     EngineTables,
@@ -167,7 +168,10 @@ def test_pattern_longer_than_1024_characters_is_rejected() -> None:
 def test_filter_statement_reads_the_events_relation_by_default() -> None:
     """Without a source, the statement reads the relation named events."""
     rendered = filter_statement(parse_filter_pattern("ERROR"), DIALECTS["duckdb"])
-    assert " FROM events " in rendered.sql
+    tables = {
+        table.name for table in sqlglot.parse_one(rendered.sql, read="duckdb").find_all(exp.Table)
+    }
+    assert tables == {"events"}
     assert list(rendered.params.values()) == ["ERROR"]
 
 

@@ -199,6 +199,18 @@ class Dialect(abc.ABC):
         """Replace every occurrence, literally."""
 
     @abc.abstractmethod
+    def repeat(self, text: str, count: exp.Expr) -> exp.Expr:
+        """``text`` repeated ``count`` times ('' when count is not positive)."""
+
+    @abc.abstractmethod
+    def byte_length(self, text: exp.Expr) -> exp.Expr:
+        """Length in UTF-8 bytes."""
+
+    @abc.abstractmethod
+    def ln(self, value: exp.Expr) -> exp.Expr:
+        """Natural logarithm."""
+
+    @abc.abstractmethod
     def upper(self, text: exp.Expr) -> exp.Expr: ...
 
     @abc.abstractmethod
@@ -230,8 +242,16 @@ class Dialect(abc.ABC):
         """``YYYY-MM-DDTHH:MM:SS.mmmZ`` of epoch milliseconds."""
 
     @abc.abstractmethod
-    def calendar_floor(self, ms: exp.Expr, unit: str, count: int) -> exp.Expr:
-        """Epoch ms floored to ``count`` calendar ``unit``s (week, month, quarter, year), UTC."""
+    def format_time(self, ms: exp.Expr) -> exp.Expr:
+        """``YYYY-MM-DD HH:MM:SS.mmm`` of epoch milliseconds (UTC)."""
+
+    @abc.abstractmethod
+    def month_index(self, ms: exp.Expr) -> exp.Expr:
+        """Whole months from January 1970 to the UTC month of epoch milliseconds."""
+
+    @abc.abstractmethod
+    def month_start(self, index: exp.Expr) -> exp.Expr:
+        """Epoch milliseconds of the first instant of month ``index`` (0 = January 1970)."""
 
     # statements --------------------------------------------------------------------------
 

@@ -190,6 +190,15 @@ class ClickHouseDialect(Dialect):
     def replace(self, text: exp.Expr, find: exp.Expr, repl: exp.Expr) -> exp.Expr:
         return call("replaceAll", text, find, repl)
 
+    def repeat(self, text: str, count: exp.Expr) -> exp.Expr:
+        return call("repeat", lit(text), call("toUInt64", call("greatest", count, lit(0))))
+
+    def byte_length(self, text: exp.Expr) -> exp.Expr:
+        return call("length", text)
+
+    def ln(self, value: exp.Expr) -> exp.Expr:
+        return call("log", value)
+
     def upper(self, text: exp.Expr) -> exp.Expr:
         return call("upperUTF8", text)
 
@@ -221,18 +230,27 @@ class ClickHouseDialect(Dialect):
         )
         return call("concat", seconds, lit("."), millis, lit("Z"))
 
-    def calendar_floor(self, ms: exp.Expr, unit: str, count: int) -> exp.Expr:
-        moment = self._datetime(ms)
-        months = call("toRelativeMonthNum", moment)
-        epoch_months = 1970 * 12 + 1
-        since = exp.Sub(this=months, expression=lit(epoch_months))
-        floored = exp.Mul(this=call("intDiv", since, lit(count)), expression=lit(count))
-        start = call(
-            "addMonths",
-            call("toDateTime64", lit("1970-01-01 00:00:00"), lit(3), lit("UTC")),
-            floored,
+    def format_time(self, ms: exp.Expr) -> exp.Expr:
+        seconds = call("formatDateTime", self._datetime(ms), lit("%Y-%m-%d %H:%i:%S"))
+        millis = call(
+            "leftPad",
+            call("toString", call("positiveModulo", ms.copy(), lit(1000))),
+            lit(3),
+            lit("0"),
         )
-        return call("toUnixTimestamp64Milli", start)
+        return call("concat", seconds, lit("."), millis)
+
+    def month_index(self, ms: exp.Expr) -> exp.Expr:
+        moment = self._datetime(ms)
+        years = exp.Sub(this=call("toYear", moment), expression=lit(1970))
+        return exp.Add(
+            this=exp.Mul(this=exp.Paren(this=years), expression=lit(12)),
+            expression=exp.Sub(this=call("toMonth", moment.copy()), expression=lit(1)),
+        )
+
+    def month_start(self, index: exp.Expr) -> exp.Expr:
+        epoch = call("toDateTime64", lit("1970-01-01 00:00:00"), lit(3), lit("UTC"))
+        return call("toUnixTimestamp64Milli", call("addMonths", epoch, call("toInt64", index)))
 
     # statements -----------------------------------------------------------------------------
 

@@ -157,6 +157,15 @@ class DuckDBDialect(Dialect):
     def replace(self, text: exp.Expr, find: exp.Expr, repl: exp.Expr) -> exp.Expr:
         return call("replace", text, find, repl)
 
+    def repeat(self, text: str, count: exp.Expr) -> exp.Expr:
+        return call("repeat", lit(text), call("greatest", count, lit(0)))
+
+    def byte_length(self, text: exp.Expr) -> exp.Expr:
+        return call("strlen", text)
+
+    def ln(self, value: exp.Expr) -> exp.Expr:
+        return call("ln", value)
+
     def upper(self, text: exp.Expr) -> exp.Expr:
         return call("upper", text)
 
@@ -178,24 +187,21 @@ class DuckDBDialect(Dialect):
     def iso_timestamp(self, ms: exp.Expr) -> exp.Expr:
         return call("strftime", call("epoch_ms", ms), lit("%Y-%m-%dT%H:%M:%S.%gZ"))
 
-    def calendar_floor(self, ms: exp.Expr, unit: str, count: int) -> exp.Expr:
+    def format_time(self, ms: exp.Expr) -> exp.Expr:
+        return call("strftime", call("epoch_ms", ms), lit("%Y-%m-%d %H:%M:%S.%g"))
+
+    def month_index(self, ms: exp.Expr) -> exp.Expr:
         moment = call("epoch_ms", ms)
-        months = exp.Add(
-            this=exp.Mul(
-                this=exp.Paren(this=exp.Sub(this=call("year", moment), expression=lit(1970))),
-                expression=lit(12),
-            ),
+        years = exp.Sub(this=call("year", moment), expression=lit(1970))
+        return exp.Add(
+            this=exp.Mul(this=exp.Paren(this=years), expression=lit(12)),
             expression=exp.Sub(this=call("month", moment.copy()), expression=lit(1)),
         )
-        floored = exp.Mul(
-            this=exp.IntDiv(this=exp.Paren(this=months), expression=lit(count)),
-            expression=lit(count),
-        )
-        start = exp.Add(
-            this=exp.Cast(this=lit("1970-01-01"), to=exp.DataType.build("TIMESTAMP")),
-            expression=call("to_months", exp.Cast(this=floored, to=exp.DataType.build("INTEGER"))),
-        )
-        return call("epoch_ms", start)
+
+    def month_start(self, index: exp.Expr) -> exp.Expr:
+        months = call("to_months", exp.Cast(this=index, to=exp.DataType.build("INTEGER")))
+        epoch = exp.Cast(this=lit("1970-01-01"), to=exp.DataType.build("TIMESTAMP"))
+        return call("epoch_ms", exp.Add(this=epoch, expression=months))
 
     # aggregates -----------------------------------------------------------------------------
 

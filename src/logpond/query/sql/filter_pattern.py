@@ -38,27 +38,57 @@ from logpond.query.record import NUMBER_PATTERN
 from .base import Dialect, RenderContext, Rendered, col, lit
 from .record import RecordSQL
 
-__all__ = ["compile_filter_pattern", "filter_statement"]
+__all__ = ["filter_events", "filter_statement"]
 
 _CHECK_KINDS = {"IS NULL": "null", "IS TRUE": "true", "IS FALSE": "false", "NOT EXISTS": "missing"}
 _COMPARE = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+_MESSAGE = "__fp_message"
+_MESSAGE_DOC = "__fp_message_doc"
+_LINE = "__fp_line"
 
 
-def compile_filter_pattern(
+def _relation(source: exp.Expr | None) -> exp.Expr:
+    relation = source if source is not None else exp.to_table("events")
+    if isinstance(relation, exp.Select | exp.Union):
+        return exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier("events")))
+    return relation
+
+
+def _over(select: exp.Select, alias: str) -> exp.Expr:
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def filter_events(
     pattern: FilterPattern,
     ctx: RenderContext,
+    source: exp.Expr | None = None,
     *,
     mixed_optional: MixedOptional = MixedOptional.IGNORE,
-) -> exp.Expr:
-    """A boolean SQL expression over ``events`` that is true exactly for matching events."""
-    record = RecordSQL(ctx)
+) -> exp.Select:
+    """``SELECT * FROM source WHERE <pattern matches>`` (source: a table named ``events``).
+
+    The result has every column of ``source`` and may add helper columns named
+    ``__fp_...``; select the columns you need from it. Values the pattern reads more than
+    once (``@message``, a JSON message, the split of a line) are computed once, in an
+    inner layer.
+    """
+    relation = _relation(source)
     if isinstance(pattern, MatchAll):
-        return exp.true()
+        return exp.select(exp.Star()).from_(relation)
+    record = RecordSQL(ctx)
     if isinstance(pattern, TermPattern):
-        return _terms(pattern, ctx, record, mixed_optional)
+        message = exp.func("coalesce", record.at_message(), lit(""))
+        inner = exp.select(exp.Star(), exp.alias_(message, _MESSAGE)).from_(relation)
+        predicate = _terms(pattern, ctx, col(_MESSAGE), mixed_optional)
+        return exp.select(exp.Star()).from_(_over(inner, "events")).where(predicate)
     if isinstance(pattern, JsonPattern):
-        return exp.and_(record.is_object(), _json(pattern.expr, ctx, record))
-    return _delimited(pattern, ctx, record)
+        inner = exp.select(exp.Star(), exp.alias_(record.message_doc(), _MESSAGE_DOC)).from_(
+            relation
+        )
+        reader = RecordSQL(ctx, message_doc=col(_MESSAGE_DOC))
+        predicate = exp.and_(reader.is_object(), _json(pattern.expr, ctx, reader))
+        return exp.select(exp.Star()).from_(_over(inner, "events")).where(predicate)
+    return _delimited(pattern, ctx, record, relation)
 
 
 def filter_statement(
@@ -71,16 +101,10 @@ def filter_statement(
 ) -> Rendered:
     """``SELECT columns FROM source WHERE <pattern> ORDER BY ts, seq`` (source: ``events``)."""
     ctx = RenderContext(dialect)
-    predicate = compile_filter_pattern(pattern, ctx, mixed_optional=mixed_optional)
-    relation = source if source is not None else exp.to_table("events")
-    if isinstance(relation, exp.Select | exp.Union):
-        relation = exp.Subquery(
-            this=relation, alias=exp.TableAlias(this=exp.to_identifier("events"))
-        )
+    matching = filter_events(pattern, ctx, source, mixed_optional=mixed_optional)
     select = (
         exp.select(*[col(c) for c in columns])
-        .from_(relation)
-        .where(predicate)
+        .from_(_over(matching, "events"))
         .order_by(col("ts"), col("seq"))
     )
     return dialect.render(dialect.finish(select), ctx.params)
@@ -90,9 +114,8 @@ def filter_statement(
 
 
 def _terms(
-    pattern: TermPattern, ctx: RenderContext, record: RecordSQL, mixed: MixedOptional
+    pattern: TermPattern, ctx: RenderContext, message: exp.Expr, mixed: MixedOptional
 ) -> exp.Expr:
-    message = exp.func("coalesce", record.at_message(), lit(""))
 
     def hit(term: Term) -> exp.Expr:
         if term.kind is TermKind.REGEX:
@@ -168,26 +191,36 @@ def _strip(value: exp.Expr, ctx: RenderContext) -> exp.Expr:
     return exp.Case(ifs=[exp.If(this=strip, true=inner)], default=value.copy())
 
 
-def _delimited(pattern: DelimitedPattern, ctx: RenderContext, record: RecordSQL) -> exp.Expr:
+def _delimited(
+    pattern: DelimitedPattern, ctx: RenderContext, record: RecordSQL, relation: exp.Expr
+) -> exp.Select:
     d = ctx.dialect
     line = d.concat(lit(" "), exp.func("coalesce", record.at_message(), lit("")))
+    lines = exp.select(exp.Star(), exp.alias_(line, _LINE)).from_(relation)
     regex = pattern.regex()
+    last = len(pattern.columns) - 1
     group_count = sum(
-        2 if (i == len(pattern.columns) - 1 and pattern.absorbs and not c.ellipsis) else 1
+        2 if (i == last and pattern.absorbs and not c.ellipsis) else 1
         for i, c in enumerate(pattern.columns)
     )
-    groups = d.regex_groups(line, ctx.value(regex, regex=True), group_count)
+    groups = d.regex_groups(col(_LINE), ctx.value(regex, regex=True), group_count)
+    matched = d.regex_search(col(_LINE), ctx.value(regex, regex=True))
+    names = [f"__fp_g{i}" for i in range(group_count)]
+    split = (
+        exp.select(exp.Star(), *[exp.alias_(g, n) for g, n in zip(groups, names, strict=True)])
+        .from_(_over(lines, "events"))
+        .where(_false_if_null(matched))
+    )
     values: dict[str, exp.Expr] = {}
     position = 0
-    last = len(pattern.columns) - 1
     for index, column in enumerate(pattern.columns):
-        first = groups[position]
+        first = col(names[position])
         position += 1
         if column.ellipsis:
             continue
         value: exp.Expr
         if index == last and pattern.absorbs:
-            rest = groups[position]
+            rest = col(names[position])
             position += 1
             value = exp.Case(
                 ifs=[exp.If(this=exp.EQ(this=rest, expression=lit("")), true=_strip(first, ctx))],
@@ -197,13 +230,17 @@ def _delimited(pattern: DelimitedPattern, ctx: RenderContext, record: RecordSQL)
             value = _strip(first, ctx)
         if column.name is not None:
             values[column.name] = value
-    matched = d.regex_search(line.copy(), ctx.value(regex, regex=True))
     conditions = [
-        exp.func("coalesce", _column(c.condition, values, ctx), exp.false())
+        _false_if_null(_column(c.condition, values, ctx))
         for c in pattern.columns
         if c.condition is not None
     ]
-    return exp.and_(matched, *conditions)
+    outer = exp.select(exp.Star()).from_(_over(split, "events"))
+    return outer.where(exp.and_(*conditions)) if conditions else outer
+
+
+def _false_if_null(value: exp.Expr) -> exp.Expr:
+    return exp.func("coalesce", value, exp.false())
 
 
 def _column(

@@ -36,15 +36,23 @@ def _case(condition: exp.Expr, then: exp.Expr, otherwise: exp.Expr) -> exp.Expr:
 class RecordSQL:
     """Record expressions for one statement; ``doc`` names a precomputed document column."""
 
-    def __init__(self, ctx: RenderContext, doc: exp.Expr | None = None) -> None:
+    def __init__(
+        self,
+        ctx: RenderContext,
+        doc: exp.Expr | None = None,
+        message_doc: exp.Expr | None = None,
+    ) -> None:
         self.ctx = ctx
         self.dialect = ctx.dialect
         self._doc = doc
+        self._message_doc = message_doc
 
     # documents ------------------------------------------------------------------------------
 
     def message_doc(self) -> exp.Expr:
-        """``message`` when ``fields`` is null and the message is a JSON object, else NULL."""
+        """``message`` when it is a JSON object, else NULL."""
+        if self._message_doc is not None:
+            return self._message_doc.copy()
         return self.dialect.json_object_text(col("message"))
 
     def document(self) -> exp.Expr:
