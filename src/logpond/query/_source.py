@@ -6,7 +6,7 @@ from typing import Any
 
 from logpond.model.errors import InvalidParameterError, MalformedQueryError
 
-__all__ = ["invalid_pattern", "locate", "malformed", "snippet"]
+__all__ = ["bad_character", "invalid_pattern", "locate", "malformed", "snippet"]
 
 _SNIPPET_CHARS = 40
 
@@ -52,3 +52,11 @@ def invalid_pattern(
 ) -> InvalidParameterError:
     """An :class:`InvalidParameterError` for a filter pattern, with its position in details."""
     return InvalidParameterError(message, **_position(text, offset, end))
+
+
+def bad_character(text: str) -> int | None:
+    """The offset of the first character no query may hold (NUL, lone surrogates), if any."""
+    for index, char in enumerate(text):
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            return index
+    return None

@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 
 from logpond.model.schema import EVENT_SCHEMA, PROMOTED_COLUMNS
 
-from .filter_pattern import (
+from .filter_pattern import parse_filter_pattern
+from .filter_pattern_ast import (
     FIELD_REGEX,
     ColumnAnd,
     ColumnCondition,
@@ -48,7 +49,6 @@ from .filter_pattern import (
     TermKind,
     TermPattern,
     glob_to_like,
-    parse_filter_pattern,
     strip_field,
 )
 from .record import NUMBER_PATTERN, format_number, iso_timestamp, json_leaf_text, json_string

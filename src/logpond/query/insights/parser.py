@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logpond.model.errors import MalformedQueryError
-from logpond.query._source import malformed
+from logpond.query._source import bad_character, malformed
 
 from .ast import (
     Binary,
@@ -53,7 +53,7 @@ __all__ = ["MAX_QUERY_CHARS", "check_regex", "count_groups", "named_groups", "pa
 # StartQuery accepts query strings of up to 10,000 characters.
 MAX_QUERY_CHARS = 10_000
 # Nesting deeper than this is refused rather than risking the interpreter's stack.
-_MAX_DEPTH = 100
+_MAX_DEPTH = 40
 _MAX_SOURCE_PREFIXES = 5
 _MAX_SOURCE_ACCOUNTS = 20
 
@@ -71,9 +71,9 @@ def parse_query(text: str) -> Query:
         raise malformed(
             f"query is longer than {MAX_QUERY_CHARS} characters", text, MAX_QUERY_CHARS, len(text)
         )
-    bad = next((i for i, c in enumerate(text) if c == "\x00"), None)
+    bad = bad_character(text)
     if bad is not None:
-        raise malformed("unexpected NUL character", text, bad, bad + 1)
+        raise malformed("invalid character in query", text, bad, bad + 1)
     return _Parser(text).query()
 
 
@@ -341,9 +341,12 @@ class _Parser:
         if self.depth > _MAX_DEPTH:
             raise self.error("expression is nested too deeply")
         try:
-            return self.or_expr()
+            expr = self.or_expr()
         finally:
             self.depth -= 1
+        if self.depth == 0 and _tree_depth(expr) > _MAX_DEPTH:
+            raise malformed("expression is nested too deeply", self.text, *expr.span)
+        return expr
 
     def _binary(self, op: str, left: Expr, right: Expr) -> Binary:
         return Binary(op, left, right, (left.span[0], right.span[1]))
@@ -524,6 +527,27 @@ class _Parser:
         else:
             end = name
         return Call(function.name, tuple(args), (name.start, end.end), (name.start, name.end))
+
+
+def _tree_depth(expr: Expr) -> int:
+    """How deep an expression tree is (without recursion: chains can be long)."""
+    deepest = 0
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Binary):
+            children: tuple[Expr, ...] = (node.left, node.right)
+        elif isinstance(node, Unary | Like):
+            children = (node.operand,)
+        elif isinstance(node, InList):
+            children = (node.operand, node.values)
+        elif isinstance(node, Call | ListLiteral):
+            children = node.args if isinstance(node, Call) else node.items
+        else:
+            children = ()
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _duration(token: Token, text: str) -> Duration:

@@ -107,9 +107,10 @@ class DuckDBDialect(Dialect):
         return self._guard(ctx, doc, path, found, lit("missing" in kinds))
 
     def json_text(self, ctx: RenderContext, doc: exp.Expr, path: Sequence[str | int]) -> exp.Expr:
-        kind_type, pointer = self._type(ctx, doc, path)
-        text = call("json_extract_string", doc.copy(), pointer.copy())
-        found = exp.Case(ifs=[exp.If(this=_in(kind_type, _SCALAR_TYPES), true=text)])
+        # json_value is NULL for objects, arrays and null; one call per field keeps DuckDB's
+        # common-subexpression pass cheap when a query reads hundreds of fields.
+        scalar = call("json_value", doc.copy(), ctx.value(_pointer(path)))
+        found = call("json_extract_string", scalar, lit("$"))
         return self._guard(ctx, doc, path, found, exp.null())
 
     def json_number(self, ctx: RenderContext, doc: exp.Expr, path: Sequence[str | int]) -> exp.Expr:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from logpond.query.filter_pattern import (
+from logpond.query.filter_pattern_ast import (
     ColumnAnd,
     ColumnComparison,
     ColumnCondition,
