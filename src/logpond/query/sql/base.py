@@ -175,6 +175,14 @@ class Dialect(abc.ABC):
         """Capture groups 1..count of the first match ('' for groups that took nothing)."""
 
     @abc.abstractmethod
+    def regex_split(self, text: exp.Expr, regex: exp.Expr, count: int) -> exp.Expr:
+        """All capture groups of the first match as one value (see :meth:`regex_group_of`)."""
+
+    @abc.abstractmethod
+    def regex_group_of(self, split: exp.Expr, index: int, count: int) -> exp.Expr:
+        """Group ``index`` (1-based) of a :meth:`regex_split` value; '' when nothing matched."""
+
+    @abc.abstractmethod
     def regex_replace(self, text: exp.Expr, regex: str, replacement: str) -> exp.Expr:
         """Replace every match of one of the renderer's own regexes."""
 

@@ -170,6 +170,12 @@ class ClickHouseDialect(Dialect):
         groups = call("extractGroups", text, regex)
         return [call("arrayElement", groups.copy(), lit(i)) for i in range(1, count + 1)]
 
+    def regex_split(self, text: exp.Expr, regex: exp.Expr, count: int) -> exp.Expr:
+        return call("extractGroups", text, regex)
+
+    def regex_group_of(self, split: exp.Expr, index: int, count: int) -> exp.Expr:
+        return call("arrayElement", split, lit(index))
+
     def regex_replace(self, text: exp.Expr, regex: str, replacement: str) -> exp.Expr:
         return call("replaceRegexpAll", text, lit(regex), lit(replacement))
 

@@ -139,6 +139,13 @@ class DuckDBDialect(Dialect):
             for index in range(1, count + 1)
         ]
 
+    def regex_split(self, text: exp.Expr, regex: exp.Expr, count: int) -> exp.Expr:
+        names = [lit(f"g{index}") for index in range(1, count + 1)]
+        return call("regexp_extract", text, regex, exp.Array(expressions=names))
+
+    def regex_group_of(self, split: exp.Expr, index: int, count: int) -> exp.Expr:
+        return call("struct_extract", split, lit(f"g{index}"))
+
     def regex_replace(self, text: exp.Expr, regex: str, replacement: str) -> exp.Expr:
         return call("regexp_replace", text, lit(regex), lit(replacement), lit("g"))
 

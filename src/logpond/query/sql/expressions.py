@@ -101,7 +101,9 @@ class ExpressionSQL:
                 number = self.string_number(value.copy())
                 out.append(exp.Ordered(this=exp.Not(this=is_null(number)), desc=desc))
                 out.append(exp.Ordered(this=number.copy(), desc=desc))
-                out.append(exp.Ordered(this=self.natural(value.copy()), desc=desc))
+                # Numbers are ordered by value already; only text needs the natural key.
+                natural = case(is_null(number.copy()), self.natural(value.copy()))
+                out.append(exp.Ordered(this=natural, desc=desc))
             out.append(exp.Ordered(this=value.copy(), desc=desc))
         return out
 

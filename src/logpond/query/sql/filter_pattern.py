@@ -14,6 +14,7 @@ from logpond.query.filter_pattern_ast import (
     ColumnComparison,
     ColumnCondition,
     ColumnOr,
+    DelimitedColumn,
     DelimitedPattern,
     FilterPattern,
     JsonAnd,
@@ -203,14 +204,31 @@ def _delimited(
         2 if (i == last and pattern.absorbs and not c.ellipsis) else 1
         for i, c in enumerate(pattern.columns)
     )
-    groups = d.regex_groups(col(_LINE), ctx.value(regex, regex=True), group_count)
-    matched = d.regex_search(col(_LINE), ctx.value(regex, regex=True))
+    whole = d.regex_split(col(_LINE), ctx.value(regex, regex=True), group_count)
     names = [f"__fp_g{i}" for i in range(group_count)]
-    split = (
-        exp.select(exp.Star(), *[exp.alias_(g, n) for g, n in zip(groups, names, strict=True)])
-        .from_(_over(lines, "events"))
-        .where(_false_if_null(matched))
+    split_once = exp.select(exp.Star(), exp.alias_(whole, "__fp_split")).from_(
+        _over(lines, "events")
     )
+    # Extracting groups is far slower than a substring test: first drop the lines that lack
+    # a literal part some condition's value must contain.
+    needles = _required_text(pattern)
+    if needles:
+        split_once = split_once.where(
+            exp.and_(*[_false_if_null(d.contains(col(_LINE), ctx.value(n))) for n in needles])
+        )
+    groups = [d.regex_group_of(col("__fp_split"), i + 1, group_count) for i in range(group_count)]
+    split = exp.select(
+        exp.Star(), *[exp.alias_(g, n) for g, n in zip(groups, names, strict=True)]
+    ).from_(_over(split_once, "events"))
+    # A column's field is never empty, so the first column's group tells whether the line
+    # split at all (groups are '' when it did not); only a pattern of ellipses must search.
+    first_column = next(
+        (i for i, c in enumerate(_group_owners(pattern)) if c is not None and not c.ellipsis), None
+    )
+    if first_column is None:
+        matched = d.regex_search(col(_LINE), ctx.value(regex, regex=True))
+    else:
+        matched = exp.NEQ(this=col(names[first_column]), expression=lit(""))
     values: dict[str, exp.Expr] = {}
     position = 0
     for index, column in enumerate(pattern.columns):
@@ -236,7 +254,34 @@ def _delimited(
         if c.condition is not None
     ]
     outer = exp.select(exp.Star()).from_(_over(split, "events"))
-    return outer.where(exp.and_(*conditions)) if conditions else outer
+    return outer.where(exp.and_(_false_if_null(matched), *conditions))
+
+
+def _required_text(pattern: DelimitedPattern) -> list[str]:
+    """Text every matching line contains: literal parts of the values of ``=`` conditions."""
+    needles: list[str] = []
+    for column in pattern.columns:
+        condition = column.condition
+        required = list(condition.items) if isinstance(condition, ColumnAnd) else [condition]
+        for item in required:
+            if (
+                isinstance(item, ColumnComparison)
+                and item.op == "="
+                and isinstance(item.value, PatternString)
+            ):
+                needles += [part for part in item.value.text.split("*") if part]
+    return needles
+
+
+def _group_owners(pattern: DelimitedPattern) -> list[DelimitedColumn | None]:
+    """For each capture group of ``pattern.regex()``, its column (None for a rest group)."""
+    owners: list[DelimitedColumn | None] = []
+    last = len(pattern.columns) - 1
+    for index, column in enumerate(pattern.columns):
+        owners.append(column)
+        if index == last and pattern.absorbs and not column.ellipsis:
+            owners.append(None)
+    return owners
 
 
 def _false_if_null(value: exp.Expr) -> exp.Expr:
