@@ -91,7 +91,9 @@ def run_query(
     """Parse (if text), plan and run ``query`` over ``source`` (default: a table ``events``).
 
     ``options.now_ms`` of 0 means now. With ``statistics``, a second statement counts the
-    matched and scanned records and the scanned bytes.
+    matched and scanned records and the scanned bytes; without, ``recordsMatched`` is the
+    number of rows returned and the scanned counts are left for the store to fill (it knows
+    them from its partition bookkeeping).
     """
     chosen = options or PlanOptions()
     if chosen.now_ms == 0:

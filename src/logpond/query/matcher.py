@@ -324,8 +324,9 @@ class FilterPatternMatcher:
         if isinstance(pattern, JsonPattern):
             is_object, members = _members(batch, pattern.selectors())
             return pc.and_(is_object, pc.fill_null(_json_eval(pattern.expr, members), False))
-        values = self._columns(batch)
-        matched = pc.is_valid(next(iter(values.values()))) if values else self._split_ok(batch)
+        split = self._split(batch)
+        values = self._values(split)
+        matched = pc.is_valid(split)
         for column in pattern.columns:
             if column.condition is not None:
                 matched = pc.and_(
@@ -354,13 +355,9 @@ class FilterPatternMatcher:
         line = pc.binary_join_element_wise(" ", pc.fill_null(message_column(batch), ""), "")
         return pc.extract_regex(line, self._regex)
 
-    def _split_ok(self, batch: pa.RecordBatch) -> pa.Array:
-        return pc.is_valid(self._split(batch))
-
-    def _columns(self, batch: pa.RecordBatch) -> dict[str, pa.Array]:
+    def _values(self, split: pa.StructArray) -> dict[str, pa.Array]:
         """Each named column's value per event (null where the line does not split)."""
         assert isinstance(self.pattern, DelimitedPattern)
-        split = self._split(batch)
         valid = pc.is_valid(split)
         out: dict[str, pa.Array] = {}
         last = len(self.pattern.columns) - 1
@@ -389,7 +386,7 @@ class FilterPatternMatcher:
         selectors = [v.selector for v in values if v.selector is not None]
         members = _members(batch, selectors)[1] if selectors else {}
         columns = (
-            self._columns(batch)
+            self._values(self._split(batch))
             if isinstance(self.pattern, DelimitedPattern) and any(v.column for v in values)
             else {}
         )
@@ -472,7 +469,8 @@ def match_messages(
 
 
 def _delimited_values(pattern: DelimitedPattern, message: str) -> dict[str, str]:
-    match = re.match(_python_regex(pattern.regex()), " " + message)
+    # Python's re and RE2 read this regex alike: (?P<name>...), classes, anchors.
+    match = re.match(pattern.regex(), " " + message)
     if match is None:
         return {}
     values: dict[str, str] = {}
@@ -492,8 +490,3 @@ def _delimited_values(pattern: DelimitedPattern, message: str) -> dict[str, str]
             value = strip_field(first)
         values[f"${column.name}" if column.name else f"${position}"] = value
     return values
-
-
-def _python_regex(regex: str) -> str:
-    """RE2 and Python agree on this regex's syntax (``(?P<name>...)``, classes, ``$``)."""
-    return regex

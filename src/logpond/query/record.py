@@ -36,6 +36,7 @@ __all__ = [
     "format_timestamp",
     "is_number_text",
     "iso_timestamp",
+    "json_leaf_text",
     "json_string",
     "rebuild_message",
 ]
