@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import chdb
 import duckdb
 import pytest
-from querycases import EngineTables
+
+from .querycases import EngineTables
 
 
 @pytest.fixture(scope="session")

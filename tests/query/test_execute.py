@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from querycases import EngineTables, event_row, events_table, load_cases
 from sqlglot import exp
 
 from logpond.query import (
@@ -15,6 +14,8 @@ from logpond.query import (
     run_plan,
     run_query,
 )
+
+from .querycases import EngineTables, event_row, events_table, load_cases
 
 ROWS = [event_row(e) for e in load_cases("insights.yaml")["datasets"]["api"]]
 OPTIONS = PlanOptions(now_ms=1_706_097_600_000)

@@ -8,16 +8,6 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import sqlglot
-from querycases import (
-    DIALECTS,
-    EngineTables,
-    event_batch,
-    event_row,
-    events_table,
-    flatten,
-    load_cases,
-    source_for,
-)
 from sqlglot import exp
 
 from logpond.model.errors import InvalidParameterError, MalformedQueryError
@@ -28,6 +18,17 @@ from logpond.query.filter_pattern import (
 )
 from logpond.query.matcher import FilterPatternMatcher, match_messages
 from logpond.query.sql.filter_pattern import filter_statement
+
+from .querycases import (
+    DIALECTS,
+    EngineTables,
+    event_batch,
+    event_row,
+    events_table,
+    flatten,
+    load_cases,
+    source_for,
+)
 
 DATA = load_cases("filter_patterns.yaml")
 NAMED: dict[str, Any] = DATA["events"]

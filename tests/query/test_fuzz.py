@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from querycases import DIALECTS, EngineTables, event_batch, event_row, events_table
 from sqlglot import exp
 
 from logpond.model.errors import AccessDeniedError, InvalidParameterError, MalformedQueryError
@@ -24,6 +23,8 @@ from logpond.query.insights.parser import parse_query
 from logpond.query.matcher import FilterPatternMatcher
 from logpond.query.plan import PlanOptions
 from logpond.query.sql.filter_pattern import filter_statement
+
+from .querycases import DIALECTS, EngineTables, event_batch, event_row, events_table
 
 NASTY = [
     "'",

@@ -7,7 +7,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from querycases import EngineTables, event_row, events_table, load_cases
 from sqlglot import exp
 
 from logpond.model.errors import AccessDeniedError, MalformedQueryError
@@ -16,6 +15,8 @@ from logpond.query.insights.functions import FUNCTIONS
 from logpond.query.insights.parser import parse_query
 from logpond.query.plan import PlanOptions
 from logpond.query.planner import plan_query
+
+from .querycases import EngineTables, event_row, events_table, load_cases
 
 DATA = load_cases("insights.yaml")
 DATASETS: dict[str, list[Any]] = DATA["datasets"]

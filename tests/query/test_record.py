@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from querycases import EngineTables, event_batch, event_row, events_table
 from sqlglot import exp
 
 from logpond.model.errors import InvalidParameterError
@@ -22,6 +21,8 @@ from logpond.query.record import (
     json_string,
     rebuild_message,
 )
+
+from .querycases import EngineTables, event_batch, event_row, events_table
 
 TRICKY = [
     "plain",

@@ -242,10 +242,7 @@ def _compare(
     if isinstance(value, PatternNumber):
         result = _NUMERIC_OPS[op](number, value.value)
         return pc.and_(pc.is_valid(number), pc.fill_null(result, False))
-    if isinstance(value, PatternRegex):
-        hit = _regex_match(text, value.regex)
-    else:
-        hit = _string_match(text, value)
+    hit = _regex_match(text, value.regex) if isinstance(value, PatternRegex) else _string_match(text, value)
     hit = pc.fill_null(hit, False)
     if op == "!=":
         hit = pc.invert(hit)
