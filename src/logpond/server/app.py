@@ -16,7 +16,7 @@ from logpond.model.clock import Clock, SystemClock
 from .access import RawRoute
 from .errors import install_error_handlers
 from .responses import JSONResponse
-from .routes import api_v1, health, ingest, queries
+from .routes import api_v1, health, ingest, queries, tail, ui, ui_queries
 from .services import Services
 from .settings import Settings
 
@@ -83,6 +83,10 @@ def create_app(
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(queries.router)
+    app.include_router(ui.router)
+    app.include_router(ui_queries.router)
+    app.include_router(tail.router)
+    app.router.routes.extend(ui.static_routes())
     _document_raw_routes(app)
     return app
 

@@ -4,12 +4,14 @@ lifespan and passed to routes through ``app.state``; nothing lives at module lev
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from logpond.auth.keys import Credentials, Keyring, SecretBox
 from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
+from logpond.auth.sessions import SessionStore
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
+from logpond.pipeline.live_tail import LiveTail
 from logpond.pipeline.redaction import RedactionStage
 from logpond.pipeline.run import IngestPipeline
 from logpond.query.jobs import QueryJobs
@@ -39,6 +41,8 @@ class Services:
     anonymous: Principal | None
     root: Credentials
     root_generated: bool
+    sessions: SessionStore = field(default_factory=SessionStore)
+    live_tail: LiveTail = field(default_factory=LiveTail)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> Services:
@@ -95,15 +99,19 @@ class Services:
             timeout_seconds=settings.queries.timeout_seconds,
             keep_seconds=settings.queries.keep_seconds,
         )
+        live_tail = LiveTail(clock)
+        pipeline.hooks.append(live_tail.publish)
         return cls(
-            settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated
-        )
+            settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated,
+            sessions=SessionStore(clock), live_tail=live_tail,
+        )  # fmt: skip
 
     def flush_findings(self) -> None:
         """Store the PII findings counted since the last flush."""
         self.store.add_findings(self.redaction.drain())
 
     def close(self) -> None:
+        self.live_tail.close()
         self.queries.close()
         self.flush_findings()
         self.store.close()
