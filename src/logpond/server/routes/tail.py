@@ -5,7 +5,7 @@ to the followed groups that match the filter pattern, oldest first, and how many
 bounded buffer dropped because this client read too slowly. A comment line is sent every
 few seconds when nothing happens, so proxies keep the connection open. The credential
 (key or session) is checked again every few seconds: a revoked key or a signed-out
-session ends the stream with an ``error`` event.
+session ends the stream with an ``end`` event (so does the server stopping).
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ async def _stream(
                     for group in groups:
                         again.group(group)
                 except LogpondError as exc:
-                    yield _sse("error", exc.to_dict())
+                    yield _sse("end", exc.to_dict())
                     return
                 if not events:
                     yield b": keep-alive\n\n"
-        yield _sse("error", {"error": "ServiceUnavailableException", "message": "live tail closed"})
+        yield _sse("end", {"error": "ServiceUnavailableException", "message": "live tail closed"})
     finally:
         subscription.close()
 

@@ -64,7 +64,8 @@ export async function render(container, params) {
   const exportMenu = h("select", { "aria-label": "Export", on: { change: (e) => { exportAll(e.target.value); e.target.value = ""; } } },
     h("option", { value: "" }, "Export…"), h("option", { value: "csv" }, "All rows as CSV"), h("option", { value: "ndjson" }, "All rows as NDJSON"));
 
-  container.replaceChildren(h("div.search",
+  // data-state (running, done, error) and data-runs tell tests and scripts where a run is.
+  const page = h("div.search#search", { dataset: { runs: "0", state: "idle", histograms: "0" } },
     h("aside.panel", sidebar),
     h("div.main-col",
       h("div.toolbar", groupsControl.el, rangeControl.el, savedSelect, h("span.grow"),
@@ -76,7 +77,8 @@ export async function render(container, params) {
       progress,
       h("div.panel", h("div.panel-head.row", h("strong", "Events over time"), histInfo, h("span.grow"),
         h("span.muted", { style: "font-size:12px" }, "drag to zoom")), histBox),
-      h("div.panel.results", resultsHead, resultsBody))));
+      h("div.panel.results", resultsHead, resultsBody)));
+  container.replaceChildren(page);
 
   performance.mark("logpond:search-ready");
   run();
@@ -118,6 +120,7 @@ export async function render(container, params) {
     const abort = new AbortController();
     job = { id: null, abort };
     runButton.textContent = "Cancel";
+    page.dataset.state = "running";
     progress.hidden = false;
     status.textContent = "Running…";
     resultsBody.replaceChildren(h("div", { style: "padding:12px" }, [1, 2, 3, 4, 5].map(() => h("div.skeleton.line"))));
@@ -138,18 +141,26 @@ export async function render(container, params) {
         status.textContent = result.status;
         showError(new ApiError(400, result.error || { message: `query ${result.status.toLowerCase()}` }));
         resultsBody.replaceChildren();
+        finish("error");
         return;
       }
       performance.mark("logpond:results-received");
       showResults(result, performance.now() - started);
+      finish("done");
     } catch (err) {
       if (err.name === "AbortError") return;
       showError(err);
       status.textContent = "";
       resultsBody.replaceChildren();
+      finish("error");
     } finally {
       if (job && job.abort === abort) { job = null; runButton.textContent = "Run"; progress.hidden = true; }
     }
+  }
+
+  function finish(how) {
+    page.dataset.state = how;
+    page.dataset.runs = String(Number(page.dataset.runs) + 1);
   }
 
   async function cancel() {
@@ -160,6 +171,7 @@ export async function render(container, params) {
     runButton.textContent = "Run";
     progress.hidden = true;
     status.textContent = "Cancelled";
+    page.dataset.state = "cancelled";
     if (current.id) await api("DELETE", `/api/v1/queries/${current.id}`).catch(() => null);
   }
 
@@ -174,6 +186,7 @@ export async function render(container, params) {
       histInfo.textContent = `${data.total.toLocaleString()} events · ${formatTime(data.start)} – ${formatTime(data.end)} ${state.tz === "utc" ? "UTC" : "local"}`;
       histBox.dataset.start = data.start;
       histBox.dataset.end = data.end;
+      page.dataset.histograms = String(Number(page.dataset.histograms) + 1);
       const chart = histogram(histBox, {
         buckets: data.buckets, binMs: data.bin_ms, start: data.start, end: data.end,
         onZoom: (a, b) => { state.from = String(a); state.to = String(b); rangeControl.refresh(); run(); },
