@@ -39,7 +39,9 @@ _artifacts: list[Path] = []
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(reason="browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    skip = pytest.mark.skip(
+        reason="browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+    )
     for item in items:
         if "tests/ui/" in str(item.path).replace("\\", "/"):
             item.add_marker(skip)
@@ -89,7 +91,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSe
 
 
 def new_page(browser: Browser, **context: Any) -> Page:
-    page = browser.new_context(viewport=VIEWPORT, **context).new_page()
+    page = browser.new_context(**{"viewport": VIEWPORT, **context}).new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

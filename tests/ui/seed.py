@@ -23,7 +23,7 @@ BULK_EVENTS = 10_500
 # The source story's saved queries, by name.
 SAVED_QUERIES: dict[str, tuple[str, list[str]]] = {
     "Errors in the last hour": (
-        "fields @timestamp, @message, trace_id, tenant_id\n| filter level = \"error\"\n"
+        'fields @timestamp, @message, trace_id, tenant_id\n| filter level = "error"\n'
         "| sort @timestamp desc\n| limit 100",
         [API],
     ),

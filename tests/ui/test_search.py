@@ -44,7 +44,9 @@ def rows(page: Page) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def test_wrong_key_is_refused(browser: Browser, ui_server: tuple[LiveServer, Seeded], artifacts: Path) -> None:
+def test_wrong_key_is_refused(
+    browser: Browser, ui_server: tuple[LiveServer, Seeded], artifacts: Path
+) -> None:
     """A wrong secret keeps the sign-in form, says so, and opens no page."""
     server, _ = ui_server
     page = new_page(browser)
@@ -59,7 +61,9 @@ def test_wrong_key_is_refused(browser: Browser, ui_server: tuple[LiveServer, See
     page.context.close()
 
 
-def test_sign_in_sets_a_session_cookie_and_opens_search(page: Page, ui_server: tuple[LiveServer, Seeded]) -> None:
+def test_sign_in_sets_a_session_cookie_and_opens_search(
+    page: Page, ui_server: tuple[LiveServer, Seeded]
+) -> None:
     """Signing in stores only an HttpOnly, SameSite=Strict session cookie, then shows search."""
     page.wait_for_selector("#search")
     (cookie,) = [c for c in page.context.cookies() if c["name"] == "logpond_session"]
@@ -68,7 +72,9 @@ def test_sign_in_sets_a_session_cookie_and_opens_search(page: Page, ui_server: t
     assert page.evaluate("Object.values(localStorage).join(' ')").find(ui_server[0].secret_access_key) == -1
 
 
-def test_saved_queries_give_the_story_rows(page: Page, ui_server: tuple[LiveServer, Seeded], artifacts: Path) -> None:
+def test_saved_queries_give_the_story_rows(
+    page: Page, ui_server: tuple[LiveServer, Seeded], artifacts: Path
+) -> None:
     """Each of the source story's five saved queries, picked from the list, shows its rows."""
     server, seeded = ui_server
     open_search(page, server.url, [API])
@@ -102,7 +108,9 @@ def test_saved_queries_give_the_story_rows(page: Page, ui_server: tuple[LiveServ
     assert "status=5" in page.inner_text("#results-list .vrow >> nth=0")
 
 
-def test_histogram_drag_zooms_the_time_range(page: Page, ui_server: tuple[LiveServer, Seeded], artifacts: Path) -> None:
+def test_histogram_drag_zooms_the_time_range(
+    page: Page, ui_server: tuple[LiveServer, Seeded], artifacts: Path
+) -> None:
     """Dragging across the histogram sets an absolute range in the URL and runs again."""
     server, _ = ui_server
     open_search(page, server.url, [API])
@@ -116,7 +124,7 @@ def test_histogram_drag_zooms_the_time_range(page: Page, ui_server: tuple[LiveSe
     page.mouse.move(box["x"] + box["width"] * 0.5, y)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=8)
-    run_and_wait(page, lambda: page.mouse.up())
+    run_and_wait(page, page.mouse.up)
     page.wait_for_selector("#search[data-histograms='2']")
     params = parse_qs(urlsplit(page.url).fragment.split("?", 1)[1])
     start, end = int(params["from"][0]), int(params["to"][0])
@@ -135,7 +143,9 @@ def test_field_sidebar_filters_by_a_top_value(page: Page, ui_server: tuple[LiveS
     values = page.locator("#fields .topval")
     expect(values).to_have_count(4)
     assert "tenant_acme" in values.first.inner_text()
-    run_and_wait(page, lambda: page.click("#fields .topval:has-text('tenant_acme') button[title='Only this value']"))
+    run_and_wait(
+        page, lambda: page.click("#fields .topval:has-text('tenant_acme') button[title='Only this value']")
+    )
     assert 'filter tenant_id = "tenant_acme"' in page.input_value("#query")
     assert rows(page) == sum(1 for r in seeded.api if r["tenant_id"] == "tenant_acme")
 
@@ -154,7 +164,9 @@ def test_parse_error_is_shown_at_its_position(page: Page, ui_server: tuple[LiveS
     expect(page.locator(".editor .tok-err")).to_have_count(1)
 
 
-def test_trace_view_follows_a_trace_across_groups(page: Page, ui_server: tuple[LiveServer, Seeded], artifacts: Path) -> None:
+def test_trace_view_follows_a_trace_across_groups(
+    page: Page, ui_server: tuple[LiveServer, Seeded], artifacts: Path
+) -> None:
     """From a result's trace_id, the trace view shows the api and worker events on one timeline."""
     server, seeded = ui_server
     open_search(page, server.url, [API], f'fields @timestamp, @message | filter trace_id = "{TRACE_ID}"')
@@ -162,7 +174,9 @@ def test_trace_view_follows_a_trace_across_groups(page: Page, ui_server: tuple[L
     page.click(f"#results-list a.trace-link:has-text('{TRACE_ID}')")
     page.wait_for_selector("#trace-timeline")
     expect(page.locator("#trace-events tbody tr[data-group]")).to_have_count(len(seeded.trace()))
-    groups = set(page.eval_on_selector_all("#trace-events tr[data-group]", "rows => rows.map(r => r.dataset.group)"))
+    groups = set(
+        page.eval_on_selector_all("#trace-events tr[data-group]", "rows => rows.map(r => r.dataset.group)")
+    )
     assert groups == {API, WORKER}
     lanes = page.eval_on_selector_all("#trace-timeline .lane", "els => els.map(e => e.dataset.lane)")
     assert lanes == ["qualisys-api", "qualisys-worker"]

@@ -27,7 +27,10 @@ export function parseRoute() {
   return { page: page || "search", arg: rest.map(decodeURIComponent).join("/"), params: new URLSearchParams(query) };
 }
 
+let generation = 0;
+
 async function route() {
+  const mine = ++generation; // a later navigation wins over one still loading
   if (cleanup) { try { cleanup(); } catch (e) { console.error(e); } cleanup = null; }
   const { page, arg, params } = parseRoute();
   if (!session) { renderLogin(); return; }
@@ -38,10 +41,14 @@ async function route() {
   app.replaceChildren(h("div.skeleton-page", h("div.skeleton.bar"), h("div.skeleton.block")));
   try {
     const module = await load();
+    if (mine !== generation) return;
     const container = h("div", { style: "height:100%" });
     app.replaceChildren(container);
-    cleanup = (await module.render(container, params, { arg, session })) || null;
+    const done = (await module.render(container, params, { arg, session })) || null;
+    if (mine !== generation) { if (done) done(); return; }
+    cleanup = done;
   } catch (err) {
+    if (mine !== generation) return;
     if (err instanceof ApiError && err.status === 401) return;
     console.error(err);
     app.replaceChildren(h("div.panel.empty", h("h2", "Something went wrong"), h("p.error-text", String(err.message || err))));
