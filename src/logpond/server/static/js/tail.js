@@ -170,7 +170,7 @@ export async function render(container, params) {
   function updateCounts() {
     const now = performance.now();
     if (now - rate.since > 1000) { rate.value = (rate.count * 1000) / (now - rate.since); rate.count = 0; rate.since = now; }
-    counts.textContent = `${received.toLocaleString()} events · ${Math.round(rate.value)}/s${dropped ? ` · ${dropped.toLocaleString()} dropped (too fast)` : ""}${backlog.length ? ` · ${backlog.length.toLocaleString()} waiting` : ""}`;
+    counts.textContent = `${received.toLocaleString()} ${received === 1 ? "event" : "events"} · ${Math.round(rate.value)}/s${dropped ? ` · ${dropped.toLocaleString()} dropped (too fast)` : ""}${backlog.length ? ` · ${backlog.length.toLocaleString()} waiting` : ""}`;
   }
 
   if (params.get("start") !== "0") start();
