@@ -112,11 +112,17 @@ def _prepare(spec: QueryIn, access: Access, svc: Services) -> tuple[Plan, list[s
     return plan_query(parsed, options), groups, start, end
 
 
-def _runner(svc: Services, groups: list[str], start: int, end: int) -> Callable[..., QueryResult]:
+async def _start(spec: QueryIn, access: Access, svc: Services) -> QueryJob:
+    """Check and plan a query, then hand it to the background registry."""
+    plan, groups, start, end = await asyncio.to_thread(_prepare, spec, access, svc)
+
     def run(plan: Plan, bind: Callable[[Any], None]) -> QueryResult:
         return svc.store.run_plan(plan, groups, start, end, statistics=True, on_cursor=bind)
 
-    return run
+    return svc.queries.start(
+        plan, run, query=spec.query, groups=groups, start_ms=start, end_ms=end,
+        owner=access.principal.access_key_id,
+    )  # fmt: skip
 
 
 def _out(job: QueryJob) -> QueryOut:
@@ -140,11 +146,7 @@ async def start_query(
     spec: QueryIn, access: Access = require("logs:StartQuery"), svc: Services = Depends(services)
 ) -> QueryOut:
     """Run a Logs Insights query in the background; poll it with GET /api/v1/queries/{id}."""
-    plan, groups, start, end = await asyncio.to_thread(_prepare, spec, access, svc)
-    job = svc.queries.start(
-        plan, _runner(svc, groups, start, end), query=spec.query, groups=groups,
-        start_ms=start, end_ms=end, owner=access.principal.access_key_id,
-    )  # fmt: skip
+    job = await _start(spec, access, svc)
     return _out(job)
 
 
@@ -177,11 +179,7 @@ async def run_query(
     spec: QueryIn, access: Access = require("logs:StartQuery"), svc: Services = Depends(services)
 ) -> JSONResponse:
     """Like POST /queries, but answers when the query is done (or fails, or times out)."""
-    plan, groups, start, end = await asyncio.to_thread(_prepare, spec, access, svc)
-    job = svc.queries.start(
-        plan, _runner(svc, groups, start, end), query=spec.query, groups=groups,
-        start_ms=start, end_ms=end, owner=access.principal.access_key_id,
-    )  # fmt: skip
+    job = await _start(spec, access, svc)
     while not job.done:
         await asyncio.sleep(0.01)
     if job.status is not QueryStatus.COMPLETE and job.error is not None:
