@@ -37,7 +37,7 @@ from logpond.store.base import StreamOrder
 
 from ..access import Access, require, services
 from ..services import Services
-from .queries import HOUR_MS, QueryIn, Statistics, _prepare, _runner, _time
+from .queries import HOUR_MS, QueryIn, Statistics, _start, _time
 
 __all__ = ["router"]
 
@@ -77,17 +77,15 @@ def _result_ms(text: str) -> int:
 
 
 async def _run(spec: QueryIn, access: Access, svc: Services) -> tuple[QueryResult, int, int]:
-    plan, groups, start, end = await asyncio.to_thread(_prepare, spec, access, svc)
-    job = svc.queries.start(
-        plan, _runner(svc, groups, start, end), query=spec.query, groups=groups,
-        start_ms=start, end_ms=end, owner=access.principal.access_key_id,
-    )  # fmt: skip
+    job = await _start(spec, access, svc)
     while not job.done:
         await asyncio.sleep(0.01)
     if job.status is not QueryStatus.COMPLETE or job.result is None:
         assert job.error is not None
         raise job.error
-    return job.result, start, end
+    assert job.start_ms is not None
+    assert job.end_ms is not None
+    return job.result, job.start_ms, job.end_ms
 
 
 def _derived(spec: QueryIn, tail: str) -> QueryIn:
