@@ -11,7 +11,7 @@ from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
 from logpond.auth.sessions import SessionStore
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
-from logpond.pipeline.live_tail import LiveTail
+from logpond.pipeline.sse_tail import SSETail
 from logpond.pipeline.redaction import RedactionStage
 from logpond.pipeline.run import IngestPipeline
 from logpond.query.jobs import QueryJobs
@@ -42,7 +42,7 @@ class Services:
     root: Credentials
     root_generated: bool
     sessions: SessionStore = field(default_factory=SessionStore)
-    live_tail: LiveTail = field(default_factory=LiveTail)
+    sse_tail: SSETail = field(default_factory=SSETail)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> Services:
@@ -99,11 +99,11 @@ class Services:
             timeout_seconds=settings.queries.timeout_seconds,
             keep_seconds=settings.queries.keep_seconds,
         )
-        live_tail = LiveTail(clock)
-        pipeline.hooks.append(live_tail.publish)
+        sse_tail = SSETail(clock)
+        pipeline.hooks.append(sse_tail.publish)
         return cls(
             settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated,
-            sessions=SessionStore(clock), live_tail=live_tail,
+            sessions=SessionStore(clock), sse_tail=sse_tail,
         )  # fmt: skip
 
     def flush_findings(self) -> None:
@@ -111,7 +111,7 @@ class Services:
         self.store.add_findings(self.redaction.drain())
 
     def close(self) -> None:
-        self.live_tail.close()
+        self.sse_tail.close()
         self.queries.close()
         self.flush_findings()
         self.store.close()

@@ -1,6 +1,6 @@
-"""Live tail: committed batches fanned out to the clients that follow some groups.
+"""Live tail for the web UI (Server-Sent Events): committed batches fanned out to the clients
 
-:meth:`LiveTail.publish` is an :class:`~logpond.pipeline.run.IngestPipeline` hook. For
+:meth:`SSETail.publish` is an :class:`~logpond.pipeline.run.IngestPipeline` hook. For
 each subscription it keeps the rows of the groups it follows (one vectorized ``is_in``)
 and appends them to that subscription's buffer; it never waits and never runs the filter
 pattern. The buffer is bounded: when a client reads slower than events arrive, the oldest
@@ -29,7 +29,7 @@ from logpond.model.errors import LimitExceededError
 from logpond.query import FilterPatternMatcher
 from logpond.store.base import AppendResult
 
-__all__ = ["DEFAULT_TAIL_BUFFER_ROWS", "MAX_TAIL_SUBSCRIPTIONS", "LiveTail", "TailSubscription"]
+__all__ = ["DEFAULT_TAIL_BUFFER_ROWS", "MAX_TAIL_SUBSCRIPTIONS", "SSETail", "TailSubscription"]
 
 # Rows one subscription buffers before the oldest are dropped.
 DEFAULT_TAIL_BUFFER_ROWS = 5_000
@@ -49,7 +49,7 @@ class TailSubscription:
 
     def __init__(
         self,
-        owner: LiveTail,
+        owner: SSETail,
         groups: Iterable[str],
         pattern: str | None,
         buffer_rows: int,
@@ -172,7 +172,7 @@ class TailSubscription:
         self._wake()
 
 
-class LiveTail:
+class SSETail:
     """The open live tails of a server; :meth:`publish` is the pipeline hook."""
 
     def __init__(
