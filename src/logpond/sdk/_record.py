@@ -106,16 +106,18 @@ def format_timestamp(created: float) -> str:
 def render_error(error: BaseException, max_stack_chars: int = DEFAULT_MAX_STACK_CHARS) -> dict[str, Any]:
     """``{name, message, stack}`` with ``cause``, ``context`` and group ``exceptions`` nested.
 
-    ``stack`` is the full traceback text (chains and group members included), cut at
-    ``max_stack_chars`` with a marker saying how much was left out.
+    ``stack`` is the full traceback text (chains and group members included); past
+    ``max_stack_chars`` its middle is cut, with a marker saying how much was left out.
     """
     try:
         stack = "".join(traceback.format_exception(error))
     except Exception:  # a broken __str__ or traceback object
         stack = f"{type(error).__name__}: <traceback unavailable>"
-    if len(stack) > max_stack_chars:
+    if len(stack) > max_stack_chars:  # keep the start and the end, where the error is
+        head = max_stack_chars // 4
+        tail = max_stack_chars - head
         cut = len(stack) - max_stack_chars
-        stack = stack[:max_stack_chars] + f"\n... [stack truncated: {cut} more characters]"
+        stack = f"{stack[:head]}\n... [stack truncated: {cut} characters] ...\n{stack[-tail:]}"
     out = _error_summary(error, 0, {id(error)})
     out["stack"] = stack
     return out
@@ -259,7 +261,13 @@ def _load_encoder() -> Callable[[Mapping[str, Any]], bytes]:
     return _orjson_dumps
 
 
-_encode = _load_encoder()
+_encoder: list[Callable[[Mapping[str, Any]], bytes]] = []  # chosen on first use: orjson is lazy
+
+
+def _first_encoder() -> Callable[[Mapping[str, Any]], bytes]:
+    encode = _load_encoder()
+    _encoder[:] = [encode]
+    return encode
 
 
 def _plain(value: Any, depth: int = 0) -> Any:
@@ -281,7 +289,8 @@ def _plain(value: Any, depth: int = 0) -> Any:
 def dumps(record: Mapping[str, Any]) -> bytes:
     """One record as UTF-8 JSON without a newline; whatever it holds, this returns bytes."""
     try:
-        return _encode(record)
+        encode = _encoder[0] if _encoder else _first_encoder()
+        return encode(record)
     except Exception:
         return _stdlib_dumps(_plain(record))
 

@@ -89,6 +89,15 @@ class InternalErrors:
 
     def __init__(self) -> None:
         self.reports: list[tuple[str, str, BaseException | None]] = []
+        self.allowed: set[str] = set()
+
+    def allow(self, *kinds: str) -> None:
+        """Mark these kinds as expected (a test that provokes them on purpose)."""
+        self.allowed.update(kinds)
+
+    def unexpected(self) -> list[tuple[str, str, BaseException | None]]:
+        """Reports of kinds not allowed."""
+        return [r for r in self.reports if r[0] not in self.allowed]
 
     def __call__(self, kind: str, message: str, error: BaseException | None) -> None:
         self.reports.append((kind, message, error))
