@@ -87,6 +87,7 @@ class HTTPTransport:
         self._base = url.path.rstrip("/")
         self._timeout = timeout
         self._conn: http.client.HTTPConnection | None = None
+        self._closed = False
 
     def _connect(self) -> http.client.HTTPConnection:
         if self._https:
@@ -105,15 +106,17 @@ class HTTPTransport:
         except BaseException:
             conn.close()
             raise
-        if not response.will_close:
-            self._conn = conn
-        else:
+        if response.will_close or self._closed:
             conn.close()
+        else:
+            self._conn = conn
         return Response(
             response.status, {k.lower(): v for k, v in response.getheaders()}, data
         )
 
     def close(self) -> None:
+        """Close the kept connection; one in use is closed when its request ends."""
+        self._closed = True
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
@@ -181,6 +184,7 @@ class Shipper:
     def _init_state(self) -> None:
         self._pid = os.getpid()
         self._cond = threading.Condition(threading.Lock())
+        self._generation = getattr(self, "_generation", 0) + 1  # a new one after each fork
         self._low: deque[_Entry] = deque()  # below WARNING: evicted first when full
         self._high: deque[_Entry] = deque()
         self._count = 0
@@ -347,9 +351,10 @@ class Shipper:
 
     def _run(self) -> None:
         _local.exporting = True
+        cond, generation = self._cond, self._generation
         try:
             while True:
-                batch = self._next_batch()
+                batch = self._next_batch(cond, generation)
                 if batch is None:
                     return
                 ok = False
@@ -359,9 +364,9 @@ class Shipper:
                     _diagnostics.report("ship", "shipping a batch failed", error)
                     self._drop("internal_error", len(batch))
                 finally:
-                    with self._cond:
+                    with cond:
                         self._inflight_min = None
-                        self._cond.notify_all()
+                        cond.notify_all()
                 if ok:
                     self._after_success_work()
         except BaseException as error:  # interpreter teardown
@@ -383,16 +388,18 @@ class Shipper:
         head = min(low[0][0] if low else self._seq, high[0][0] if high else self._seq)
         return head <= self._flush_until
 
-    def _next_batch(self) -> list[bytes] | None:
-        with self._cond:
+    def _next_batch(self, cond: threading.Condition, generation: int) -> list[bytes] | None:
+        with cond:
             while True:
+                if self._generation != generation:  # the state was reset under us
+                    return None
                 now = time.monotonic()
                 if self._stopping and (not self._count or now >= self._stop_deadline):
                     return None
                 if self._batch_due(now):
                     break
                 wait = self.settings.flush_interval - (now - self._oldest) if self._count else None
-                self._cond.wait(wait)
+                cond.wait(wait)
             return self._take_locked()
 
     def _take_locked(self) -> list[bytes]:
@@ -493,6 +500,9 @@ class Shipper:
 
     def _exhausted(self, batch: list[bytes], status: int | None, error: BaseException | None) -> None:
         if self.settings.spool_dir and self._spool(batch):
+            return
+        if self._stopping:  # shutdown() ran out of time; it reports the total itself
+            self._drop("shutdown_timeout", len(batch))
             return
         self._drop("retries_exhausted", len(batch))
         _diagnostics.report(
