@@ -37,7 +37,9 @@ def test_timestamp_is_utc_with_exactly_three_fraction_digits() -> None:
     """Timestamps are ISO-8601 UTC with milliseconds and ``Z``, at any fraction of a second."""
     assert _record.format_timestamp(1769249730.123456) == "2026-01-24T10:15:30.123Z"
     assert _record.format_timestamp(1769249730.0) == "2026-01-24T10:15:30.000Z"
-    assert _record.format_timestamp(1769249730.9996) == "2026-01-24T10:15:30.999Z"
+    assert _record.format_timestamp(1769249730.9994) == "2026-01-24T10:15:30.999Z"
+    assert _record.format_timestamp(1769249730.9996) == "2026-01-24T10:15:31.000Z"
+    assert _record.format_timestamp(1769249730.123) == "2026-01-24T10:15:30.123Z"
 
 
 @pytest.mark.parametrize(

@@ -94,8 +94,7 @@ _second = _SecondCache()
 
 def format_timestamp(created: float) -> str:
     """``created`` (seconds since the epoch) as ISO-8601 UTC with 3 fractional digits and ``Z``."""
-    seconds = int(created)
-    millis = min(int((created - seconds) * 1000), 999)  # float rounding at a second's end
+    seconds, millis = divmod(round(created * 1000), 1000)  # to the nearest millisecond
     cached_second, prefix = _second.value
     if cached_second != seconds:
         prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))

@@ -27,7 +27,7 @@ _CAPTURED = "_logpond_context"
 
 def patcher(record: Any) -> None:
     """Capture the SDK context into ``record["extra"]`` on the calling thread."""
-    record["extra"].setdefault(_CAPTURED, _CONTEXT.get())
+    record["extra"].setdefault(_CAPTURED, dict(_CONTEXT.get()))  # a dict: enqueue pickles it
 
 
 def sink(message: Any) -> None:

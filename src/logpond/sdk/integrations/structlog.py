@@ -12,7 +12,8 @@
     )
 
 For records from other libraries that go through ``logging``, use
-``structlog.stdlib.ProcessorFormatter(processor=LogpondJSONRenderer())``. The record a
+``structlog.stdlib.ProcessorFormatter(processors=[LogpondJSONRenderer()])`` (``processors``,
+not ``processor``, which strips the record the renderer reads). The record a
 ``LogpondRenderer`` writes equals what the stdlib path writes for the same call.
 """
 
@@ -26,7 +27,7 @@ import structlog
 
 from .. import _runtime
 from .._context import _CONTEXT
-from ..formatter import LogpondFormatter
+from ..formatter import _extra
 from ._events import error_from, levelno_for, split_context
 
 __all__ = ["LogpondJSONRenderer", "LogpondRenderer", "add_logpond_context", "redact"]
@@ -91,17 +92,29 @@ class LogpondRenderer:
 class LogpondJSONRenderer:
     """Renders the event as the SDK's JSON line (a string), e.g. inside ``ProcessorFormatter``.
 
-    A foreign stdlib record (``_record`` without ``_from_structlog``) renders exactly as
-    :class:`~logpond.sdk.formatter.LogpondFormatter` renders it.
+    A foreign stdlib record (``_record`` without ``_from_structlog``) renders as
+    :class:`~logpond.sdk.formatter.LogpondFormatter` renders the original record.
     """
 
-    def __init__(self) -> None:
-        self._formatter = LogpondFormatter()
-
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> str:
+        pipeline = _runtime._pipeline
         record = _foreign(event_dict)
         if record is not None:
-            return self._formatter.format(record)
-        levelno, message, name, fields, error, context = _arguments(logger, method_name, event_dict)
-        line = _runtime._pipeline.render(levelno, message, name, fields, error, context)
+            # ProcessorFormatter hands over a copy whose args are cleared: the message is
+            # the event; the level, logger, time and extra fields come from the record.
+            extra = _extra(record) or {}
+            for key in ("_logger", "_name"):
+                extra.pop(key, None)
+            error = error_from(event_dict.get("exc_info")) or (
+                record.exc_info[1] if record.exc_info else None
+            )
+            line = pipeline.render(
+                record.levelno, str(event_dict.get("event", "")), record.name, extra, error,
+                _CONTEXT.get(), record.created,
+            )  # fmt: skip
+        else:
+            levelno, message, name, fields, error, context = _arguments(
+                logger, method_name, event_dict
+            )
+            line = pipeline.render(levelno, message, name, fields, error, context)
         return line.decode("utf-8", "replace")
