@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import django  # type: ignore[import-untyped]
+from django.conf import settings  # type: ignore[import-untyped]
+from django.http import JsonResponse  # type: ignore[import-untyped]
+from django.urls import path  # type: ignore[import-untyped]
+
 import logpond.sdk as lp
 
 log = lp.get_logger("django-app")
 
 
 def item(request: Any, n: str) -> Any:
-    from django.http import JsonResponse
-
     log.info("django view", n=int(n))
     return JsonResponse({"trace_id": lp.current_trace_id(), "tenant_id": lp.current_tenant_id()})
 
@@ -22,9 +25,6 @@ def boom(request: Any) -> Any:
 
 def setup() -> None:
     """Configure Django once per process."""
-    import django
-    from django.conf import settings
-
     if settings.configured:
         return
     settings.configure(
@@ -41,8 +41,6 @@ def setup() -> None:
 
 
 def _urls() -> list[Any]:
-    from django.urls import path
-
     return [path("items/<n>", item), path("boom", boom)]
 
 

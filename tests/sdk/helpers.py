@@ -21,7 +21,9 @@ def init_capture(**settings: Any) -> None:
     lp.init("svc", "test", **settings)
 
 
-def run_python(code: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_python(
+    code: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter; returns the finished process."""
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],

@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ log = lp.get_logger("app")
 def make_app() -> tuple[Any, dict[str, Any]]:
     state: dict[str, Any] = {"started": False}
 
+    @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state["started"] = True
         yield
@@ -93,10 +95,14 @@ def test_a_thousand_concurrent_requests_each_keep_their_own_ids(records: Capture
     async def hammer(url: str) -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-            return await asyncio.gather(*(
-                client.get(f"/items/{i}", headers={"X-Request-ID": f"req-{i}", "X-Tenant-ID": f"tenant-{i % 7}"})
+            calls = [
+                client.get(
+                    f"/items/{i}",
+                    headers={"X-Request-ID": f"req-{i}", "X-Tenant-ID": f"tenant-{i % 7}"},
+                )
                 for i in range(1000)
-            ))  # fmt: skip
+            ]
+            return await asyncio.gather(*calls)
 
     with serve_asgi(app) as url:
         responses = asyncio.run(hammer(url))
@@ -145,13 +151,15 @@ def test_unhandled_exception_gives_a_500_with_the_request_id(records: CapturedRe
     assert record["error"]["name"] == "RuntimeError"
 
 
-def test_bare_app_exception_before_the_response_gets_a_500_from_the_middleware(records: CapturedRecords) -> None:
+def test_bare_app_exception_before_the_response_gets_a_500_from_the_middleware(
+    records: CapturedRecords,
+) -> None:
     """An app that raises before starting a response gets the middleware's own 500, tagged."""
     init_capture()
 
     async def broken(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            message = await receive()
+            await receive()
             await send({"type": "lifespan.startup.complete"})
             await receive()
             await send({"type": "lifespan.shutdown.complete"})
@@ -195,9 +203,11 @@ def test_websocket_connections_get_the_context(records: CapturedRecords) -> None
     """A websocket handler sees the trace id from the handshake's X-Request-ID."""
     init_capture()
     app, _ = make_app()
-    with serve_asgi(app) as url:
-        with connect(url.replace("http", "ws") + "/ws", additional_headers={"X-Request-ID": "req-ws"}) as ws:
-            assert ws.recv() == "req-ws"
+    with (
+        serve_asgi(app) as url,
+        connect(url.replace("http", "ws") + "/ws", additional_headers={"X-Request-ID": "req-ws"}) as ws,
+    ):
+        assert ws.recv() == "req-ws"
     assert records.find(message="websocket")["trace_id"] == "req-ws"
     assert not http_records(records)
 
@@ -213,7 +223,9 @@ def test_starlette_app_and_add_middleware(records: CapturedRecords) -> None:
     app = Starlette(routes=[Route("/", hello)])
     app.add_middleware(LogpondMiddleware, tenant_resolver=lambda scope: "resolved-tenant")
     with serve_asgi(app) as url, httpx.Client(base_url=url) as client:
-        response = client.get("/", headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+        response = client.get(
+            "/", headers={"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+        )
     assert response.text == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert response.headers["x-request-id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     record = records.find(message="hello")

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery import Celery
-from celery.contrib.testing.worker import start_worker
+from celery import Celery  # type: ignore[import-untyped]
+from celery.contrib.testing.worker import start_worker  # type: ignore[import-untyped]
 
 import logpond.sdk as lp
 from logpond.sdk.integrations import celery as lp_celery
@@ -23,19 +23,19 @@ def make_app(broker: str, backend: str | None = None, **conf: Any) -> Celery:
     app = Celery("sdk-tests", broker=broker, backend=backend or broker, set_as_current=False)
     app.conf.update(broker_connection_retry_on_startup=True, task_default_queue="sdk-tests", **conf)
 
-    @app.task(bind=True, name="sdk.work", shared=False)
+    @app.task(bind=True, name="sdk.work", shared=False)  # type: ignore[untyped-decorator]
     def work(self: Any, n: int) -> str | None:
         log.info("task running", n=n)
         return lp.current_trace_id()
 
-    @app.task(bind=True, name="sdk.flaky", max_retries=3, shared=False)
+    @app.task(bind=True, name="sdk.flaky", max_retries=3, shared=False)  # type: ignore[untyped-decorator]
     def flaky(self: Any) -> str | None:
         log.info("attempt", attempt=self.request.retries)
         if self.request.retries < 2:
             raise self.retry(countdown=0.05)
         return lp.current_trace_id()
 
-    @app.task(name="sdk.fail", shared=False)
+    @app.task(name="sdk.fail", shared=False)  # type: ignore[untyped-decorator]
     def fail() -> None:
         log.info("failing")
         raise ValueError("task failed")
@@ -53,7 +53,9 @@ def celery_app(redis_url: str) -> Iterator[Celery]:
         yield app
 
 
-def test_the_worker_runs_the_task_in_the_publishers_trace(celery_app: Celery, records: CapturedRecords) -> None:
+def test_the_worker_runs_the_task_in_the_publishers_trace(
+    celery_app: Celery, records: CapturedRecords
+) -> None:
     """A task published inside a trace runs with its trace_id, tenant_id, task_id and task_name."""
     with lp.context_scope(trace_id=TRACE, tenant_id="tenant_acme"):
         result = celery_app.tasks["sdk.work"].delay(1)
@@ -64,13 +66,15 @@ def test_the_worker_runs_the_task_in_the_publishers_trace(celery_app: Celery, re
     assert record["trace_source"] == "job"
 
 
-def test_tasks_without_context_get_new_ids_and_nothing_leaks(celery_app: Celery, records: CapturedRecords) -> None:
+def test_tasks_without_context_get_new_ids_and_nothing_leaks(
+    celery_app: Celery, records: CapturedRecords
+) -> None:
     """A task published outside a trace gets a new trace id, not the previous task's."""
     with lp.context_scope(trace_id=TRACE):
         celery_app.tasks["sdk.work"].delay(1).get(timeout=30)
     second = celery_app.tasks["sdk.work"].delay(2).get(timeout=30)
     third = celery_app.tasks["sdk.work"].delay(3).get(timeout=30)
-    assert second != TRACE and third != TRACE and second != third
+    assert len({TRACE, second, third}) == 3
     assert HEX32_RE.fullmatch(second) and HEX32_RE.fullmatch(third)
     assert records.find(message="task running", n=2)["tenant_id"] is None
 

@@ -47,10 +47,16 @@ def test_binding_copies_instead_of_mutating() -> None:
 
 def test_context_scope_resets_on_error() -> None:
     """``context_scope`` binds for its block and resets even when the block raises."""
-    with pytest.raises(RuntimeError), lp.context_scope(trace_id="t1", tenant_id="acme"):
-        assert lp.current_trace_id() == "t1"
-        assert lp.current_tenant_id() == "acme"
-        raise RuntimeError("boom")
+    seen: list[tuple[str | None, str | None]] = []
+
+    def fail() -> None:
+        with lp.context_scope(trace_id="t1", tenant_id="acme"):
+            seen.append((lp.current_trace_id(), lp.current_tenant_id()))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail()
+    assert seen == [("t1", "acme")]
     assert lp.current_trace_id() is None
 
 
@@ -91,8 +97,12 @@ def test_create_task_children_inherit_and_do_not_leak_back() -> None:
 def test_wrap_carries_context_into_a_plain_thread() -> None:
     """A function wrapped with ``wrap`` sees the caller's context on another thread."""
     seen: list[str | None] = []
+
+    def look() -> None:
+        seen.append(lp.current_trace_id())
+
     with lp.context_scope(trace_id="t-wrap"):
-        thread = threading.Thread(target=lp.wrap(lambda: seen.append(lp.current_trace_id())))
+        thread = threading.Thread(target=lp.wrap(look))
     thread.start()
     thread.join()
     assert seen == ["t-wrap"]
@@ -111,11 +121,10 @@ def test_to_thread_and_run_in_executor_carry_context() -> None:
 
     async def main() -> tuple[str | None, str | None, str | None]:
         loop = asyncio.get_running_loop()
-        with ThreadPoolExecutor(1) as pool:
-            with lp.context_scope(trace_id="t-exec"):
-                via_to_thread = await lp.to_thread(lp.current_trace_id)
-                via_helper = await lp.run_in_executor(loop, pool, lp.current_trace_id)
-                plain = await loop.run_in_executor(pool, lp.current_trace_id)
+        with ThreadPoolExecutor(1) as pool, lp.context_scope(trace_id="t-exec"):
+            via_to_thread = await lp.to_thread(lp.current_trace_id)
+            via_helper = await lp.run_in_executor(loop, pool, lp.current_trace_id)
+            plain = await loop.run_in_executor(pool, lp.current_trace_id)
         return via_to_thread, via_helper, plain
 
     assert asyncio.run(main()) == ("t-exec", "t-exec", None)

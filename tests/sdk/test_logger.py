@@ -10,6 +10,7 @@ import pytest
 import logpond.sdk as lp
 from logpond.model.errors import InvalidParameterError
 from logpond.sdk import _runtime
+from logpond.sdk._config import default_log_stream
 from logpond.sdk.formatter import LogpondHandler
 from logpond.sdk.testing import CapturedRecords
 
@@ -61,8 +62,6 @@ def test_log_group_and_stream_defaults_and_overrides(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("POD_NAME", "api-7d9f")
     config = lp.init("qualisys api", "production", output="stdout")
     assert config.log_group == "/qualisys-api/production"
-    from logpond.sdk._config import default_log_stream
-
     assert default_log_stream() == f"api-7d9f-{os.getpid()}"
     config = lp.init("api", "production", log_group="/qualisys/production/api", output="stdout")
     assert config.log_group == "/qualisys/production/api"

@@ -22,7 +22,10 @@ TRACEPARENT = re.compile(rf"00-{TRACE}-[0-9a-f]{{16}}-01")
 def test_httpx_sync_sends_request_id_and_traceparent(echo: EchoServer) -> None:
     """A sync httpx client sends X-Request-ID and a fresh traceparent; no tenant by default."""
     init_capture()
-    with httpx.Client(transport=LogpondTransport()) as client, lp.context_scope(trace_id=TRACE, tenant_id="acme"):
+    with (
+        httpx.Client(transport=LogpondTransport()) as client,
+        lp.context_scope(trace_id=TRACE, tenant_id="acme"),
+    ):
         client.get(echo.url)
         client.get(echo.url)
     first, second = echo.seen
@@ -49,8 +52,13 @@ def test_httpx_async_sends_the_ids_and_tenant_to_allowed_hosts(echo: EchoServer)
 def test_caller_headers_are_never_overwritten(echo: EchoServer) -> None:
     """Headers the caller set (any case) win over the propagated ones."""
     init_capture(tenant_targets=["*"])
-    with httpx.Client(transport=LogpondTransport()) as client, lp.context_scope(trace_id=TRACE, tenant_id="acme"):
-        client.get(echo.url, headers={"x-request-id": "mine", "TraceParent": "custom", "X-Tenant-ID": "other"})
+    with (
+        httpx.Client(transport=LogpondTransport()) as client,
+        lp.context_scope(trace_id=TRACE, tenant_id="acme"),
+    ):
+        client.get(
+            echo.url, headers={"x-request-id": "mine", "TraceParent": "custom", "X-Tenant-ID": "other"}
+        )
     (seen,) = echo.seen
     assert (seen["x-request-id"], seen["traceparent"], seen["x-tenant-id"]) == ("mine", "custom", "other")
 

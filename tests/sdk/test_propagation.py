@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 import logpond.sdk as lp
 from logpond.sdk import propagation
@@ -57,9 +59,6 @@ def test_inbound_trace_id_rules(
 
 def test_open_telemetry_span_comes_before_amazon_header() -> None:
     """With an active OpenTelemetry span and no W3C header, the span's trace id is used."""
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-
     tracer = TracerProvider().get_tracer("test")
     with tracer.start_as_current_span("request") as span:
         ids = resolve_inbound({"x-amzn-trace-id": ALB})

@@ -10,15 +10,15 @@ import textwrap
 import time
 from typing import Any
 
-import pytest
-
 import logpond.sdk as lp
 from logpond.sdk import _runtime
 from logpond.sdk.testing import InternalErrors
 from tests.conftest import LiveServer, unique_group
 
 
-def search(server: LiveServer, groups: list[str], expected: int, timeout: float = 15, **fields: Any) -> list[dict[str, Any]]:
+def search(
+    server: LiveServer, groups: list[str], expected: int, timeout: float = 15, **fields: Any
+) -> list[dict[str, Any]]:
     """Events of ``groups`` matching ``fields``, oldest first, once ``expected`` are there."""
     now = int(time.time() * 1000)
     body = {"groups": groups, "start": now - 3_600_000, "end": now + 3_600_000,
@@ -63,7 +63,9 @@ def test_records_arrive_and_one_search_by_trace_id_finds_them_in_order(logpond_s
     assert events[-1]["level"] == "error"
 
 
-def test_wrong_credentials_drop_the_batch_without_retrying(logpond_server: LiveServer, sdk_errors: InternalErrors) -> None:
+def test_wrong_credentials_drop_the_batch_without_retrying(
+    logpond_server: LiveServer, sdk_errors: InternalErrors
+) -> None:
     """A 401 from the server drops the batch and counts it ``http_4xx``."""
     sdk_errors.allow("http_401")
     lp.init("svc", "test", endpoint=logpond_server.url, api_key="LPWRONG:nope", log_group=unique_group())

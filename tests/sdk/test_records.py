@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from typing import Any
@@ -175,8 +176,6 @@ class Unprintable:
 
 def test_values_json_cannot_hold_are_rendered_not_raised(records: CapturedRecords) -> None:
     """Sets, bytes, dates, non-string keys, NaN and unprintable objects never break a record."""
-    import datetime
-
     init_capture()
     values: dict[str, Any] = {
         "when": datetime.datetime(2026, 1, 24, 10, 15, tzinfo=datetime.UTC),

@@ -19,7 +19,7 @@ from .helpers import json_lines
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sdk-app"
 
-APP = '''
+APP = """
 import logging
 import logpond.sdk as lp
 from logpond.sdk.integrations.asgi import LogpondMiddleware
@@ -46,7 +46,7 @@ def _wsgi(environ, start_response):
 
 asgi = LogpondMiddleware(_asgi)
 wsgi = LogpondWSGIMiddleware(_wsgi)
-'''
+"""
 
 
 def run_server(tmp_path: Path, command: list[str], port: int) -> tuple[str, str]:
@@ -96,7 +96,9 @@ def test_uvicorn_recipe_writes_each_line_once_as_json(tmp_path: Path) -> None:
     assert messages["handled"] == 3
     started = [r for r in records if r["logger"] == "uvicorn.error" and "Uvicorn running" in r["message"]]
     assert len(started) == 1
-    assert all(count == 1 for message, count in messages.items() if message not in {"HTTP Request", "handled"})
+    assert all(
+        count == 1 for message, count in messages.items() if message not in {"HTTP Request", "handled"}
+    )
 
 
 def test_gunicorn_recipe_writes_each_line_once_as_json(tmp_path: Path) -> None:
@@ -112,6 +114,8 @@ def test_gunicorn_recipe_writes_each_line_once_as_json(tmp_path: Path) -> None:
     assert not err.strip(), err
     messages = Counter(r["message"] for r in records)
     assert messages["HTTP Request"] == 3
-    boots = [r for r in records if r["logger"] == "gunicorn.error" and r["message"].startswith("Booting worker")]
+    boots = [
+        r for r in records if r["logger"] == "gunicorn.error" and r["message"].startswith("Booting worker")
+    ]
     assert len(boots) == 2
     assert messages[next(m for m in messages if m.startswith("Starting gunicorn"))] == 1

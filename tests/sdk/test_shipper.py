@@ -96,7 +96,9 @@ def test_a_413_halves_the_batch_until_it_fits(scripted: ScriptedServer) -> None:
     assert [line["i"] for line in scripted.lines()] == list(range(8))
 
 
-def test_a_single_record_still_too_large_is_dropped_as_oversize(scripted: ScriptedServer, sdk_errors: InternalErrors) -> None:
+def test_a_single_record_still_too_large_is_dropped_as_oversize(
+    scripted: ScriptedServer, sdk_errors: InternalErrors
+) -> None:
     """A record the server refuses with 413 on its own is dropped and counted ``oversize``."""
     scripted.default = Reply(413)
     ship_to(scripted.url)
@@ -327,7 +329,9 @@ def test_an_exporter_that_logs_does_not_feed_itself(capfd: pytest.CaptureFixture
     assert "HTTP Request: POST" not in err
 
 
-def test_records_of_the_sdk_logger_are_never_shipped(scripted: ScriptedServer, capfd: pytest.CaptureFixture[str]) -> None:
+def test_records_of_the_sdk_logger_are_never_shipped(
+    scripted: ScriptedServer, capfd: pytest.CaptureFixture[str]
+) -> None:
     """``logpond.sdk`` records go to stderr (WARNING+) and never over HTTP."""
     ship_to(scripted.url)
     logging.getLogger("logpond.sdk").warning("internal trouble")

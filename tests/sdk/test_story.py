@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
-from celery import Celery
-from celery.contrib.testing.worker import start_worker
+from celery import Celery  # type: ignore[import-untyped]
+from celery.contrib.testing.worker import start_worker  # type: ignore[import-untyped]
 from fastapi import FastAPI
 
 import logpond.sdk as lp
@@ -59,7 +59,7 @@ def story_app(echo_url: str, eager: bool) -> tuple[Any, Celery]:
         log.info("agent answered", status=response.status_code)
         return response.status_code
 
-    @celery_app.task(name="story.run", shared=False)
+    @celery_app.task(name="story.run", shared=False)  # type: ignore[untyped-decorator]
     def run(title: str) -> int:
         log.info("task started", title=title)
         return asyncio.run(agent_step(title))
@@ -141,7 +141,8 @@ def test_the_example_app_ships_the_whole_story_into_logpond(
     port = free_port()
     trace = uuid.uuid4().hex
     worker_cmd = [sys.executable, "-m", "celery", "-A", "qualisys.worker", "worker", "--pool=solo",
-                  "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", "qualisys"]  # fmt: skip
+                  "--without-gossip", "--without-mingle", "--without-heartbeat",
+                  "-Q", "qualisys"]  # fmt: skip
     api_cmd = [sys.executable, "-m", "uvicorn", "qualisys.api:app", "--port", str(port), "--no-access-log",
                "--log-config", "logging.json"]  # fmt: skip
     with process(worker_cmd, {**env, "QUALISYS_ROLE": "worker"}, tmp_path / "worker.log"), \

@@ -35,7 +35,9 @@ def structlog_configured() -> Iterator[None]:
     structlog.reset_defaults()
 
 
-def test_structlog_renderer_equals_the_stdlib_path(structlog_configured: None, records: CapturedRecords) -> None:
+def test_structlog_renderer_equals_the_stdlib_path(
+    structlog_configured: None, records: CapturedRecords
+) -> None:
     """A structlog call and the same stdlib call produce the same record (golden test)."""
     init_capture()
     with lp.context_scope(trace_id=TRACE, tenant_id="acme", user_id=3):
@@ -60,7 +62,7 @@ def test_structlog_exceptions_and_bound_fields(structlog_configured: None, recor
 
 
 def test_structlog_context_processor_and_structlog_contextvars(records: CapturedRecords) -> None:
-    """``add_logpond_context`` and structlog's own ``merge_contextvars`` both end as record keys, not fields."""
+    """``add_logpond_context`` and structlog's ``merge_contextvars`` both become record keys."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

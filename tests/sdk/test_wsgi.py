@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+from django.core.wsgi import get_wsgi_application  # type: ignore[import-untyped]
+from django.test import Client  # type: ignore[import-untyped]
 from flask import Flask, Response, jsonify
 
 import logpond.sdk as lp
@@ -62,7 +64,9 @@ def test_a_thousand_requests_on_a_thread_pool_keep_their_own_ids(records: Captur
     with serve_wsgi(make_flask(), threads=16) as url, httpx.Client(base_url=url, timeout=60) as client:
 
         def call(i: int) -> httpx.Response:
-            return client.get(f"/items/{i}", headers={"X-Request-ID": f"req-{i}", "X-Tenant-ID": f"t-{i % 5}"})
+            return client.get(
+                f"/items/{i}", headers={"X-Request-ID": f"req-{i}", "X-Tenant-ID": f"t-{i % 5}"}
+            )
 
         with ThreadPoolExecutor(32) as pool:
             responses = list(pool.map(call, range(1000)))
@@ -150,8 +154,6 @@ def test_raw_wsgi_exception_becomes_a_tagged_500(records: CapturedRecords) -> No
 def test_django_behind_the_wsgi_wrapper(records: CapturedRecords) -> None:
     """A Django WSGI application wrapped by the middleware keeps ids per request, 500s included."""
     django_app.setup()
-    from django.core.wsgi import get_wsgi_application
-
     init_capture()
     application = LogpondWSGIMiddleware(get_wsgi_application())
     with serve_wsgi(application) as url, httpx.Client(base_url=url) as client:
@@ -167,8 +169,6 @@ def test_django_behind_the_wsgi_wrapper(records: CapturedRecords) -> None:
 def test_django_middleware_class(records: CapturedRecords) -> None:
     """``LogpondDjangoMiddleware`` binds the context, tags responses and writes the access record."""
     django_app.setup()
-    from django.test import Client
-
     init_capture()
     client = Client(raise_request_exception=False)
     ok = client.get("/items/7", headers={"X-Request-ID": "dj-mw", "X-Tenant-ID": "acme"})

@@ -191,9 +191,7 @@ def _outputs(value: Any, endpoint: str | None) -> tuple[str, ...]:
     if value is None:
         return ("logpond",) if endpoint else ("stdout",)
     names = (
-        tuple(v.strip() for v in value.split(",") if v.strip())
-        if isinstance(value, str)
-        else tuple(value)
+        tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
     )
     for name in names:
         if name not in OUTPUTS:

@@ -105,4 +105,3 @@ class context_scope:
 
     async def __aexit__(self, *exc: object) -> None:
         self.__exit__(*exc)
-

@@ -110,9 +110,7 @@ class HTTPTransport:
             conn.close()
         else:
             self._conn = conn
-        return Response(
-            response.status, {k.lower(): v for k, v in response.getheaders()}, data
-        )
+        return Response(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
 
     def close(self) -> None:
         """Close the kept connection; one in use is closed when its request ends."""
@@ -235,10 +233,7 @@ class Shipper:
             return False
         cond = self._cond
         with cond:
-            while (
-                self._count >= settings.max_queue_records
-                or self._bytes + size > settings.max_queue_bytes
-            ):
+            while self._count >= settings.max_queue_records or self._bytes + size > settings.max_queue_bytes:
                 if not self._low:
                     self._drop_locked("queue_full", 1)
                     return False
@@ -338,9 +333,7 @@ class Shipper:
                 self._count = self._bytes = 0
             self._cond.notify_all()
         if leftover or not ok:
-            _diagnostics.report(
-                "shutdown", "records left unsent at shutdown", dropped=dict(self.dropped)
-            )
+            _diagnostics.report("shutdown", "records left unsent at shutdown", dropped=dict(self.dropped))
         try:
             self.transport.close()
         except Exception as error:
@@ -457,9 +450,7 @@ class Shipper:
         """Post ``batch`` until it is accepted, split, dropped or out of time; True if sent."""
         if deadline is None:
             deadline = time.monotonic() + self.settings.retry_budget
-        body = gzip.compress(
-            b"\n".join(batch) + b"\n", compresslevel=self.settings.gzip_level, mtime=0
-        )
+        body = gzip.compress(b"\n".join(batch) + b"\n", compresslevel=self.settings.gzip_level, mtime=0)
         attempt = 0
         while True:
             try:
@@ -522,9 +513,7 @@ class Shipper:
         if rejected:
             count = answer.get("rejected_count", len(rejected))
             self._drop("rejected", int(count) if isinstance(count, int) else len(rejected))
-            _diagnostics.report(
-                "rejected", "logpond rejected records", first=rejected[0], count=count
-            )
+            _diagnostics.report("rejected", "logpond rejected records", first=rejected[0], count=count)
 
     def _after_success_work(self) -> None:
         """After a batch: report drops (one record) and replay the disk spool, oldest first."""
@@ -610,4 +599,3 @@ def _retry_after(response: Response) -> float | None:
             return None
         seconds = when.timestamp() - time.time()
     return min(max(seconds, 0.0), _RETRY_AFTER_CAP)
-

@@ -24,9 +24,11 @@ __all__ = [
 ]
 
 # The attributes every LogRecord has; anything else on a record came from ``extra``.
-RESERVED_ATTRS: frozenset[str] = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None))
-) | {"message", "asctime", "taskName"}
+RESERVED_ATTRS: frozenset[str] = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 def _extra(record: logging.LogRecord) -> dict[str, Any] | None:

@@ -109,9 +109,7 @@ class LogpondMiddleware:
                     message = dict(message)
                     message["headers"] = [*(message.get("headers") or ()), echo_header]
             elif (
-                kind == "http.response.body"
-                and not message.get("more_body", False)
-                and state["end"] is None
+                kind == "http.response.body" and not message.get("more_body", False) and state["end"] is None
             ):
                 state["end"] = time.perf_counter()
             await send(message)

@@ -113,8 +113,6 @@ class LogpondJSONRenderer:
                 _CONTEXT.get(), record.created,
             )  # fmt: skip
         else:
-            levelno, message, name, fields, error, context = _arguments(
-                logger, method_name, event_dict
-            )
+            levelno, message, name, fields, error, context = _arguments(logger, method_name, event_dict)
             line = pipeline.render(levelno, message, name, fields, error, context)
         return line.decode("utf-8", "replace")
