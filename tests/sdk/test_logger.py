@@ -178,3 +178,12 @@ def test_flush_and_shutdown_are_idempotent() -> None:
     assert lp.shutdown(1.0)
     assert lp.flush(1.0)
     assert _runtime.current().closed
+
+
+def test_level_applies_without_the_root_handler(records: CapturedRecords) -> None:
+    """With ``capture_stdlib=False`` the configured level still governs ``get_logger`` loggers."""
+    init_capture(capture_stdlib=False, level="INFO")
+    lp.get_logger("x").info("kept")
+    lp.get_logger("x").debug("dropped")
+    assert [r["message"] for r in records.records] == ["kept"]
+    assert not any(isinstance(h, LogpondHandler) for h in logging.getLogger().handlers)

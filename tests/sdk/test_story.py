@@ -145,8 +145,8 @@ def test_the_example_app_ships_the_whole_story_into_logpond(
                   "-Q", "qualisys"]  # fmt: skip
     api_cmd = [sys.executable, "-m", "uvicorn", "qualisys.api:app", "--port", str(port), "--no-access-log",
                "--log-config", "logging.json"]  # fmt: skip
-    with process(worker_cmd, {**env, "QUALISYS_ROLE": "worker"}, tmp_path / "worker.log"), \
-            process(api_cmd, {**env, "QUALISYS_ROLE": "api"}, tmp_path / "api.log"):  # fmt: skip
+    with process(worker_cmd, env, tmp_path / "worker.log"), \
+            process(api_cmd, env, tmp_path / "api.log"):  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import urllib.parse
+from typing import Any
 
 import httpx
-from celery import Celery
+from celery import Celery, signals
 
 import logpond.sdk as lp
 from logpond.sdk.integrations import celery as lp_celery
@@ -22,14 +22,18 @@ from . import settings
 app = Celery("qualisys", broker=settings.REDIS_URL)
 app.conf.update(broker_connection_retry_on_startup=True, task_default_queue="qualisys")
 
-if os.environ.get("QUALISYS_ROLE") == "worker":  # the API process configures itself
-    agent_host = urllib.parse.urlsplit(settings.AGENT_URL).netloc
+
+@signals.celeryd_init.connect
+def configure_logging(**_: Any) -> None:
+    """In the worker process only (the API imports this module too, to publish)."""
     lp.init(
         "qualisys-worker",
         settings.ENVIRONMENT,
         log_group=f"/qualisys/{settings.ENVIRONMENT}/worker",
-        tenant_targets=[agent_host],  # the agent is ours: it may see the tenant
+        tenant_targets=[urllib.parse.urlsplit(settings.AGENT_URL).netloc],  # our own service
     )
+
+
 lp_celery.install(app)
 log = lp.get_logger("qualisys.worker")
 

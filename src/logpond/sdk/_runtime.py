@@ -370,6 +370,7 @@ def init(
             install_root_handler(config.level)
         else:
             remove_root_handlers()
+            logging.getLogger().setLevel(config.level)  # get_logger() levels follow the root
         if config.install_signal_handlers:
             _install_signal_handlers()
     return config
