@@ -4,7 +4,8 @@ own limit (raw DuckDB inserts of the same events from Arrow), in one run.
     python bench/ingest.py                 # 2,000,000 events
     python bench/ingest.py --events 500000 # quicker
 
-Scenario A: 8 connections sending ~1 MiB NDJSON batches. Scenario B: 64 connections sending
+Scenario A: 8 connections sending ~1 MiB NDJSON batches, with the default PII policy
+and again with redaction off. Scenario B: 64 connections sending
 10-event batches. Each runs on a fresh server and data directory. Printed: events/s, MB/s,
 acknowledgement latency p50/p99, server peak RSS, bytes on disk per event, and the ratio to
 the engine limit. Targets (2-core machine): A >= 200,000 events/s, B >= 20,000 events/s,
@@ -74,12 +75,16 @@ def by_count(lines_by_kind: dict[str, list[bytes]], per_body: int) -> list[tuple
 
 
 def scenario(
-    name: str, workdir: Path, chunks: list[tuple[str, str, bytes, int]], connections: int
+    name: str,
+    workdir: Path,
+    chunks: list[tuple[str, str, bytes, int]],
+    connections: int,
+    *server_args: str,
 ) -> dict[str, float]:
     data_dir = workdir / name
     events = sum(c[3] for c in chunks)
     payload = sum(len(c[2]) for c in chunks)
-    with run_server(data_dir) as server:
+    with run_server(data_dir, *server_args) as server:
         with server.client() as http:
             for group in GROUPS.values():
                 http.post("/api/v1/groups", json={"name": group, "retention_days": 90}).raise_for_status()
@@ -180,6 +185,10 @@ def main() -> None:
 
     print("A: 8 connections x 1 MiB batches ...", flush=True)
     a = scenario("a-1mib", workdir, big, 8)
+    print("A without PII redaction (a policy with no rules) ...", flush=True)
+    no_pii = workdir / "no-pii.yaml"
+    no_pii.write_text("data_protection:\n  default: {rules: []}\n")
+    a_raw = scenario("a-no-pii", workdir, big, 8, "--config", str(no_pii))
     print("B: 64 connections x 10-event batches ...", flush=True)
     b = scenario("b-10ev", workdir, small, 64)
     print("engine limit: raw DuckDB inserts of the same events from Arrow ...", flush=True)
@@ -188,6 +197,13 @@ def main() -> None:
     rows = [
         ("A events/s (8 x 1 MiB)", a["events_per_s"], ">= 200,000", a["events_per_s"] >= 200_000),
         ("A MB/s", a["mb_per_s"], "", None),
+        ("A without redaction events/s", a_raw["events_per_s"], "", None),
+        (
+            "A with / without redaction",
+            a["events_per_s"] / a_raw["events_per_s"],
+            ">= 0.70",
+            a["events_per_s"] / a_raw["events_per_s"] >= 0.70,
+        ),
         ("A ack latency p50 / p99 ms", f"{a['p50_ms']:.1f} / {a['p99_ms']:.1f}", "", None),
         ("A server peak RSS MB", a["peak_rss_mb"], "<= 400", a["peak_rss_mb"] <= 400),
         ("A bytes on disk / event", a["bytes_per_event"], "<= 40", a["bytes_per_event"] <= 40),
@@ -205,7 +221,7 @@ def main() -> None:
         mark = "" if ok is None else ("yes" if ok else "NO")
         print(f"{label:38} {shown:>16}  {target:>12}  {mark}")
     if args.json:
-        args.json.write_text(json.dumps({"a": a, "b": b, "engine": engine}, indent=2))
+        args.json.write_text(json.dumps({"a": a, "a_no_pii": a_raw, "b": b, "engine": engine}, indent=2))
 
 
 if __name__ == "__main__":

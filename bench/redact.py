@@ -196,15 +196,11 @@ def main() -> None:
     batches = [to_batch(items[i : i + args.batch]) for i in range(0, len(items), args.batch)]
     default = Redactor(DEFAULT_POLICY)
     empty = Redactor(Policy(rules=frozenset()))
-    print(
-        f"{args.events} events in batches of {args.batch} (seed {args.seed}), best of {args.repeat}"
-    )
+    print(f"{args.events} events in batches of {args.batch} (seed {args.seed}), best of {args.repeat}")
     print(f"{'pass':<28}{'events/s':>14}{'µs/event':>12}{'findings':>10}")
     measure("no-op", lambda b: Counter(), batches, args.repeat)
     measure("empty policy", lambda b: empty.redact_batch(b)[1], batches, args.repeat)
-    us, found = measure(
-        "default policy", lambda b: default.redact_batch(b)[1], batches, args.repeat
-    )
+    us, found = measure("default policy", lambda b: default.redact_batch(b)[1], batches, args.repeat)
     share = INGEST_CPU_US_PER_EVENT / (INGEST_CPU_US_PER_EVENT + us)
     print(f"findings by type (default policy): {dict(sorted(found.items()))}")
     print(

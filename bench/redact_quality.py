@@ -135,9 +135,7 @@ class PiiFactory:
             "iat": 1706091330 + self.rng.randrange(10**6),
         }
         sig = _b64url(self.rng.randbytes(self.rng.choice([32, 64, 256])))
-        return (
-            f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}.{sig}"
-        )
+        return f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}.{sig}"
 
     def aws_access_key_id(self) -> str:
         prefix = self.rng.choice(["AKIA", "AKIA", "ASIA"])
@@ -148,10 +146,7 @@ class PiiFactory:
 
     def private_key(self) -> str:
         kind = self.rng.choice(["RSA ", "EC ", "", "OPENSSH ", "ENCRYPTED "])
-        lines = [
-            base64.b64encode(self.rng.randbytes(48)).decode()
-            for _ in range(self.rng.randint(3, 12))
-        ]
+        lines = [base64.b64encode(self.rng.randbytes(48)).decode() for _ in range(self.rng.randint(3, 12))]
         body = "\n".join(lines)
         return f"-----BEGIN {kind}PRIVATE KEY-----\n{body}\n-----END {kind}PRIVATE KEY-----"
 
@@ -357,8 +352,7 @@ PII_MESSAGES: tuple[tuple[str, str], ...] = (
 CLEAN_LINES: tuple[str, ...] = (
     'I{date} {ts} 1 reconciler.go:224] "VerifyControllerAttachedVolume started" '
     'pod="default/{pod}" podUID="{uuid}"',
-    'I{date} kube-proxy: Adding new service port "default/qualisys-api:http" '
-    "at 10.96.{n}.12:{port}/TCP",
+    'I{date} kube-proxy: Adding new service port "default/qualisys-api:http" at 10.96.{n}.12:{port}/TCP',
     "Normal  Scheduled  {dur}  default-scheduler  Successfully assigned default/{pod} to node-{n}",
     "{ts} INFO [qualisys.api] GET {path} -> 200 in {dur} (trace={trace} span={span})",
     'ts={ts} level=info msg="request finished" method=GET path={path} status=200 '

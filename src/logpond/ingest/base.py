@@ -182,8 +182,9 @@ class EventColumns:
             if parsed is None:
                 return f"invalid timestamp {str(raw_time)[:64]!r}"
             found[3] = parsed
-        if record:
-            found[10] = orjson.dumps(record)
+        # Even with every key promoted a record keeps its fields ("{}"): that is what marks
+        # the event as structured, so @message is rebuilt as JSON for filter patterns.
+        found[10] = orjson.dumps(record)
         self._rows.append(tuple(found))
         return None
 

@@ -44,9 +44,7 @@ class SecretPairRule(Rule):
 
     def __init__(self, classifier: KeyClassifier, deny_keys: tuple[str, ...]) -> None:
         self._classifier = classifier
-        self._pattern = re.compile(
-            r"(?<![\w.-])([^\W\d][\w.-]{0,63})\\?[\"']?[ \t]{0,3}" + _VALUE_RE
-        )
+        self._pattern = re.compile(r"(?<![\w.-])([^\W\d][\w.-]{0,63})\\?[\"']?[ \t]{0,3}" + _VALUE_RE)
         # A term matches anywhere in a key; a tail-only term only where the key ends.
         tail = [k for k in deny_keys if "".join(key_words(k)) in TAIL_ONLY_DENY_KEYS]
         anywhere = [k for k in deny_keys if k not in tail]

@@ -121,9 +121,7 @@ def compile_mask(type_name: str, style: str) -> MaskFunction:
             allowed=list(MASK_STYLES.get(type_name, _COMMON_STYLES)),
         )
     if len(style) > _MAX_TEMPLATE_CHARS:
-        raise InvalidParameterError(
-            "mask template is too long", type=type_name, max=_MAX_TEMPLATE_CHARS
-        )
+        raise InvalidParameterError("mask template is too long", type=type_name, max=_MAX_TEMPLATE_CHARS)
     return _constant(style.replace("{type}", type_name))
 
 

@@ -249,9 +249,7 @@ class Policy:
     # --- the CloudWatch form -------------------------------------------------------------------
 
     @classmethod
-    def from_cloudwatch(
-        cls, document: str | Mapping[str, Any], *, base: Policy | None = None
-    ) -> Policy:
+    def from_cloudwatch(cls, document: str | Mapping[str, Any], *, base: Policy | None = None) -> Policy:
         """Build a policy from a CloudWatch data protection policy document.
 
         The document is checked as CloudWatch checks it: two statements, one ``Audit`` with a
@@ -265,9 +263,7 @@ class Policy:
         top = _ci(doc, "policy document", _DOCUMENT_KEYS)
         version = top.get("version", _POLICY_VERSION)
         if version != _POLICY_VERSION:
-            raise InvalidParameterError(
-                "unsupported data protection policy version", version=version
-            )
+            raise InvalidParameterError("unsupported data protection policy version", version=version)
         customs = _cloudwatch_custom(top.get("configuration"))
         statements = top.get("statement")
         if not isinstance(statements, list) or len(statements) != 2:
@@ -407,9 +403,7 @@ def _cloudwatch_custom(configuration: object) -> dict[str, CustomIdentifier]:
             or name in _CLOUDWATCH_UNSUPPORTED
             or name.split("-", 1)[0] in _CLOUDWATCH_FAMILIES
         ):
-            raise InvalidParameterError(
-                "custom data identifier name is a managed identifier name", name=name
-            )
+            raise InvalidParameterError("custom data identifier name is a managed identifier name", name=name)
         if not isinstance(regex, str) or not _CUSTOM_REGEX_RE.fullmatch(regex):
             raise InvalidParameterError(
                 "custom data identifier regex must be 1-200 characters of letters, digits, "

@@ -79,9 +79,7 @@ class Rule:
     def could_fire(self, text: str, low: str) -> bool:
         """The cheap gate: False only if ``find`` cannot fire on ``text`` (``low`` lowercased)."""
         needles, gate = self.gates
-        return any(n in low for n in needles) or (
-            gate is not None and gate.search(text) is not None
-        )
+        return any(n in low for n in needles) or (gate is not None and gate.search(text) is not None)
 
     @functools.cached_property
     def gates(self) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
@@ -131,9 +129,7 @@ class RegexRule(Rule):
 
 # --- email -------------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(
-    r"(?<![\w.+%-])([\w.+%-]{1,64})@((?:[\w-]{1,63}\.){1,8}([^\W\d_]{2,24}))(?![\w-])"
-)
+_EMAIL_RE = re.compile(r"(?<![\w.+%-])([\w.+%-]{1,64})@((?:[\w-]{1,63}\.){1,8}([^\W\d_]{2,24}))(?![\w-])")
 # Look like an address but name files: ``icon@2x.png``.
 _FILE_SUFFIXES = frozenset(
     {
@@ -385,9 +381,7 @@ PHONE = RegexRule(
 # --- IP addresses ----------------------------------------------------------------------------
 
 _IPV4_RE = re.compile(r"(?<![\w.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?![\w]|\.[0-9])", re.ASCII)
-_VERSION_BEFORE_RE = re.compile(
-    r"(?:version|ver|release|build|v)[\s:=\"']*$", re.IGNORECASE | re.ASCII
-)
+_VERSION_BEFORE_RE = re.compile(r"(?:version|ver|release|build|v)[\s:=\"']*$", re.IGNORECASE | re.ASCII)
 
 
 def _ipv4(match: re.Match[str], text: str, _keyed: bool) -> Span | None:
@@ -442,9 +436,7 @@ class Ipv6Rule(Rule):
             if colons < 7 and "::" not in value:  # eight groups, or "::" for the zeros
                 continue
             end = start + len(value)
-            if (start and _word_char(text[start - 1])) or (
-                end < len(text) and _word_char(text[end])
-            ):
+            if (start and _word_char(text[start - 1])) or (end < len(text) and _word_char(text[end])):
                 continue
             try:
                 address = ipaddress.IPv6Address(value)
@@ -463,9 +455,7 @@ IPV6 = Ipv6Rule()
 
 # --- tokens and keys -------------------------------------------------------------------------
 
-_JWT_RE = re.compile(
-    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", re.ASCII
-)
+_JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", re.ASCII)
 
 
 def _jwt(match: re.Match[str], _text: str, _keyed: bool) -> Span | None:

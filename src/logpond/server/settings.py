@@ -18,6 +18,7 @@ from logpond.model.limits import MAX_INGEST_BODY_BYTES
 from logpond.model.names import LogGroupName, validate_tags
 from logpond.model.retention import parse_retention_days
 from logpond.redact import Policy
+from logpond.store.registry import DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT
 
 __all__ = ["GroupConfig", "Settings", "load_settings"]
 
@@ -42,11 +43,9 @@ class ServerConfig(_Strict):
 class StorageConfig(_Strict):
     engine: Literal["duckdb"] = "duckdb"
     encryption_key_file: Path | None = None
-    # DuckDB's buffer pool; with the rest of the process this keeps ingest under ~400 MB.
-    memory_limit: str = "192MB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = Field(None, ge=1)
-    # Write-ahead log size that triggers a checkpoint (compression into the file).
-    checkpoint_threshold: str = "32MB"
+    checkpoint_threshold: str = DEFAULT_CHECKPOINT_THRESHOLD
     retention_sweep_seconds: int = Field(3600, ge=1)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from logpond.model.errors import LogpondError
+from logpond.store.registry import DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT
 
 __all__ = ["DuckDBSettings", "apply_migrations", "open_database", "quote_literal"]
 
@@ -27,9 +28,9 @@ class DuckDBSettings:
 
     path: Path
     encryption_key: str | None = None
-    memory_limit: str = "192MB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
-    checkpoint_threshold: str = "32MB"
+    checkpoint_threshold: str = DEFAULT_CHECKPOINT_THRESHOLD
 
 
 def quote_literal(value: str) -> str:

@@ -1,0 +1,1 @@
+"""The Logs Insights language: tokens, AST and parser."""

@@ -1,0 +1,206 @@
+"""The engine-neutral logical plan of a Logs Insights query.
+
+A :class:`Plan` is a pipeline of steps over the ``events`` relation: ``Compute`` adds
+columns, ``Where`` keeps rows, ``Aggregate`` groups, ``Take`` limits, ``Dedup`` keeps the
+first row per key, ``Cluster`` groups values into patterns. Expressions are typed
+(:class:`Kind`) trees of :class:`Op` nodes named by their semantics; the SQL renderers
+(:mod:`logpond.query.sql.render`) spell them per engine. Columns get generated ids
+(``__c1``...), so user-given names never reach SQL.
+
+:func:`plan_query` builds a plan from a parsed query (:mod:`.planner`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+__all__ = [
+    "DEFAULT_QUERY_LIMIT",
+    "MAX_QUERY_LIMIT",
+    "Aggregate",
+    "Cluster",
+    "Compute",
+    "Const",
+    "Dedup",
+    "Kind",
+    "Op",
+    "OrderKey",
+    "Output",
+    "PExpr",
+    "Plan",
+    "PlanOptions",
+    "RecordField",
+    "Ref",
+    "Step",
+    "System",
+    "Take",
+    "Where",
+]
+
+# Rows a query returns unless the caller asks for more; and the most it may ask for.
+DEFAULT_QUERY_LIMIT = 10_000
+MAX_QUERY_LIMIT = 100_000
+
+
+class Kind(enum.Enum):
+    """The type of a plan expression."""
+
+    STRING = "string"  # text; discovered fields are strings that may hold numbers
+    NUMBER = "number"  # double
+    BOOL = "bool"
+    TIME = "time"  # epoch milliseconds, shown as YYYY-MM-DD HH:MM:SS.mmm
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A column of the current relation, by generated id."""
+
+    column: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class RecordField:
+    """A field discovered in the event (promoted column, ``timestamp`` or JSON leaf)."""
+
+    path: tuple[str, ...]
+    kind: Kind = Kind.STRING
+
+
+@dataclass(frozen=True)
+class System:
+    """A system field: ``@timestamp @message @logStream @log @ingestionTime @ptr``."""
+
+    name: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class Const:
+    """A constant: user values are bound as parameters when rendered."""
+
+    value: str | float | int | bool | None
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operation by semantic name (``cmp``, ``add``, ``strlen``, ``agg_avg``...).
+
+    ``args`` are operand expressions; ``extra`` holds constant settings of the operation
+    (a comparison operator, a period in milliseconds, a regex and group index...).
+    """
+
+    name: str
+    args: tuple[PExpr, ...]
+    kind: Kind
+    extra: tuple[str | int | float, ...] = ()
+
+    @property
+    def aggregate(self) -> bool:
+        return self.name.startswith("agg_")
+
+
+PExpr = Ref | RecordField | System | Const | Op
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """One ORDER BY key."""
+
+    expr: PExpr
+    descending: bool
+
+
+@dataclass(frozen=True)
+class Compute:
+    """Add columns: ``(id, expression)`` pairs evaluated per row."""
+
+    columns: tuple[tuple[str, PExpr], ...]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Keep the rows where the predicate is true."""
+
+    predicate: PExpr
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Group by the keys and compute the aggregates; the relation becomes their columns."""
+
+    keys: tuple[tuple[str, PExpr], ...]
+    aggregates: tuple[tuple[str, PExpr], ...]
+
+
+@dataclass(frozen=True)
+class Take:
+    """The first ``count`` rows in ``order``."""
+
+    count: int
+    order: tuple[OrderKey, ...]
+
+
+@dataclass(frozen=True)
+class Dedup:
+    """The first row in ``order`` of each combination of ``keys``; rows with a null key stay."""
+
+    keys: tuple[str, ...]
+    order: tuple[OrderKey, ...]
+    rank_column: str
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Group the text of ``source`` by its pattern (variable tokens masked as ``<*>``).
+
+    The relation becomes ``pattern``, ``count``, ``ratio`` and ``severity`` columns.
+    """
+
+    source: PExpr
+    pattern: str
+    count: str
+    ratio: str
+    severity: str
+
+
+Step = Compute | Where | Aggregate | Take | Dedup | Cluster
+
+
+@dataclass(frozen=True)
+class Output:
+    """A result column: its name as the user sees it, and its expression."""
+
+    name: str
+    expr: PExpr
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the caller decides about a query: row cap, identity and permissions."""
+
+    limit: int = DEFAULT_QUERY_LIMIT
+    account_id: str = "000000000000"
+    allow_unmask: bool = False
+    now_ms: int = 0  # the value of now(); the executor fills in the start time
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A query ready to render: steps, outputs, final order and row cap."""
+
+    steps: tuple[Step, ...]
+    outputs: tuple[Output, ...]
+    order: tuple[OrderKey, ...]
+    limit: int
+    aggregated: bool  # rows are groups (stats or pattern): no @ptr
+    matched_after: int  # the steps before this index decide which events "matched"
+    uses_record_fields: bool
+    options: PlanOptions = field(default_factory=PlanOptions)
+
+    @property
+    def fields(self) -> list[str]:
+        """The result column names, in order."""
+        return [output.name for output in self.outputs]

@@ -1,0 +1,1 @@
+"""Plans and filter patterns as SQL: one renderer, a dialect per engine."""

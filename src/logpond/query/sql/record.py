@@ -1,0 +1,184 @@
+"""The event record in SQL: ``@message``, system fields and JSON members over ``events``.
+
+The rules are those of :mod:`logpond.query.record`; this module writes them with a
+dialect's primitives. Column names are those of the ``events`` relation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from logpond.model.schema import PROMOTED_COLUMNS
+
+from .base import JSON_SCALARS, JsonKind, RenderContext, col, lit
+
+__all__ = ["RecordSQL"]
+
+_BLANKS = " \t\n\r"
+# Members of a rebuilt record that come from columns, in @message order.
+_HEAD = ("timestamp", *PROMOTED_COLUMNS, "message")
+
+
+def _is_null(value: exp.Expr) -> exp.Expr:
+    return exp.Is(this=value, expression=exp.null())
+
+
+def _not_null(value: exp.Expr) -> exp.Expr:
+    return exp.Not(this=_is_null(value))
+
+
+def _case(condition: exp.Expr, then: exp.Expr, otherwise: exp.Expr) -> exp.Expr:
+    return exp.Case(ifs=[exp.If(this=condition, true=then)], default=otherwise)
+
+
+class RecordSQL:
+    """Record expressions for one statement; ``doc`` names a precomputed document column."""
+
+    def __init__(
+        self,
+        ctx: RenderContext,
+        doc: exp.Expr | None = None,
+        message_doc: exp.Expr | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.dialect = ctx.dialect
+        self._doc = doc
+        self._message_doc = message_doc
+
+    # documents ------------------------------------------------------------------------------
+
+    def message_doc(self) -> exp.Expr:
+        """``message`` when it is a JSON object, else NULL."""
+        if self._message_doc is not None:
+            return self._message_doc.copy()
+        return self.dialect.json_object_text(col("message"))
+
+    def document(self) -> exp.Expr:
+        """The JSON object fields are read from: ``fields``, else a JSON ``message``."""
+        if self._doc is not None:
+            return self._doc.copy()
+        return exp.func("coalesce", col("fields"), self.message_doc())
+
+    def is_object(self) -> exp.Expr:
+        """Whether the event's ``@message`` is a JSON object."""
+        return _not_null(self.document())
+
+    # @message ---------------------------------------------------------------------------------
+
+    def at_message(self) -> exp.Expr:
+        """``@message``: the message, or the record rebuilt as JSON when it has fields."""
+        d = self.dialect
+        parts: list[exp.Expr] = [
+            lit('{"timestamp":"'),
+            d.iso_timestamp(col("ts")),
+            lit('"'),
+        ]
+        for name in (*PROMOTED_COLUMNS, "message"):
+            member = d.concat(lit(f',"{name}":'), d.json_quote(col(name)))
+            parts.append(exp.func("coalesce", member, lit("")))
+        trimmed = d.trim(col("fields"), lit(_BLANKS), "both")
+        inner = d.trim(
+            d.substring(
+                trimmed,
+                lit(2),
+                exp.Sub(this=d.length(trimmed.copy()), expression=lit(2)),
+            ),
+            lit(_BLANKS),
+            "both",
+        )
+        parts.append(
+            _case(exp.EQ(this=inner, expression=lit("")), lit(""), d.concat(lit(","), inner.copy()))
+        )
+        parts.append(lit("}"))
+        return _case(_is_null(col("fields")), col("message"), d.concat(*parts))
+
+    # system fields ----------------------------------------------------------------------------
+
+    def ptr(self) -> exp.Expr:
+        """``@ptr``: ``record.encode_ptr(group_name, seq)``."""
+        d = self.dialect
+        return d.base64url(d.concat(col("group_name"), lit(":"), d.to_text(col("seq"))))
+
+    def log(self, account_id: str) -> exp.Expr:
+        """``@log``: ``<account-id>:<group>``."""
+        return self.dialect.concat(self.ctx.value(account_id + ":"), col("group_name"))
+
+    # filter-pattern members -----------------------------------------------------------------
+
+    def _head(self, path: Sequence[str | int]) -> str | None:
+        first = path[0]
+        return first if isinstance(first, str) and first in _HEAD else None
+
+    def member_kind_in(self, path: Sequence[str | int], kinds: Sequence[JsonKind]) -> exp.Expr:
+        """Whether the record member at ``path`` is one of ``kinds`` (record is an object)."""
+        d, ctx = self.dialect, self.ctx
+        unstructured = d.json_kind_in(ctx, self.message_doc(), path, kinds)
+        from_fields = d.json_kind_in(ctx, col("fields"), path, kinds)
+        head = self._head(path)
+        if head is None:
+            structured = from_fields
+        else:
+            column_kind = "string" if len(path) == 1 else "missing"
+            constant = lit(column_kind in kinds)
+            if head == "timestamp":
+                structured = constant
+            else:
+                structured = _case(_not_null(col(head)), constant, from_fields)
+        return _case(_not_null(col("fields")), structured, unstructured)
+
+    def member_text(self, path: Sequence[str | int]) -> exp.Expr:
+        """The text of the scalar record member at ``path`` (NULL otherwise)."""
+        d, ctx = self.dialect, self.ctx
+        unstructured = d.json_text(ctx, self.message_doc(), path)
+        from_fields = d.json_text(ctx, col("fields"), path)
+        head = self._head(path)
+        if head is None:
+            structured = from_fields
+        else:
+            value = (
+                (d.iso_timestamp(col("ts")) if head == "timestamp" else col(head))
+                if len(path) == 1
+                else exp.null()
+            )
+            structured = (
+                value if head == "timestamp" else _case(_not_null(col(head)), value, from_fields)
+            )
+        return _case(_not_null(col("fields")), structured, unstructured)
+
+    def member_number(self, path: Sequence[str | int]) -> exp.Expr:
+        """The record member at ``path`` as DOUBLE when it is a JSON number (NULL otherwise)."""
+        d, ctx = self.dialect, self.ctx
+        unstructured = d.json_number(ctx, self.message_doc(), path)
+        from_fields = d.json_number(ctx, col("fields"), path)
+        head = self._head(path)
+        if head is None:
+            structured = from_fields
+        elif head == "timestamp":
+            structured = exp.null()
+        else:
+            structured = _case(_not_null(col(head)), exp.null(), from_fields)
+        return _case(_not_null(col("fields")), structured, unstructured)
+
+    def member_scalar(self, path: Sequence[str | int]) -> exp.Expr:
+        """Whether the record member at ``path`` is a string, number or boolean."""
+        return self.member_kind_in(path, JSON_SCALARS)
+
+    # Insights fields ---------------------------------------------------------------------------
+
+    def field_text(self, path: Sequence[str]) -> exp.Expr:
+        """A discovered field's text: promoted columns, ``timestamp``, else a JSON leaf."""
+        d, ctx = self.dialect, self.ctx
+        first = path[0]
+        if len(path) == 1 and first == "message":
+            return col("message")
+        if len(path) == 1 and first in PROMOTED_COLUMNS:
+            return exp.func("coalesce", col(first), d.json_text(ctx, self.document(), path))
+        if len(path) == 1 and first == "timestamp":
+            return _case(
+                _not_null(col("fields")),
+                d.iso_timestamp(col("ts")),
+                d.json_text(ctx, self.message_doc(), path),
+            )
+        return d.json_text(ctx, self.document(), path)
