@@ -33,6 +33,7 @@ def setup() -> None:
         ROOT_URLCONF=__name__,
         SECRET_KEY="test-only",
         MIDDLEWARE=["logpond.sdk.integrations.django.LogpondDjangoMiddleware"],
+        LOGPOND_MIDDLEWARE={"logger": "logpond.http.django"},
         INSTALLED_APPS=[],
         USE_TZ=True,
         LOGGING_CONFIG=None,

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery import Celery  # type: ignore[import-untyped]
+from celery import Celery, signals  # type: ignore[import-untyped]
 from celery.contrib.testing.worker import start_worker  # type: ignore[import-untyped]
 
 import logpond.sdk as lp
 from logpond.sdk.integrations import celery as lp_celery
 from logpond.sdk.testing import CapturedRecords
 
+from .conftest import ScriptedServer
 from .helpers import HEX32_RE, init_capture
 
 log = lp.get_logger("worker")
@@ -124,3 +125,13 @@ def test_publish_writes_the_carrier_in_both_header_locations() -> None:
     assert headers["X-Request-ID"] == TRACE
     assert headers["headers"]["X-Tenant-ID"] == "acme"
     assert headers["headers"]["traceparent"].startswith(f"00-{TRACE}-")
+
+
+@pytest.mark.parametrize("signal_name", ["worker_process_shutdown", "worker_shutdown"])
+def test_worker_shutdown_signals_flush_the_queue(scripted: ScriptedServer, signal_name: str) -> None:
+    """Celery's shutdown signals ship what is queued, long before the flush interval."""
+    lp.init("svc", "test", endpoint=scripted.url, flush_interval=60)
+    lp_celery.install()
+    lp.get_logger("worker").info("last words")
+    getattr(signals, signal_name).send(sender=None)
+    assert [line["message"] for line in scripted.lines()] == ["last words"]

@@ -17,6 +17,7 @@ from logpond.sdk.integrations.dramatiq import LogpondMiddleware
 from logpond.sdk.testing import CapturedRecords
 
 from . import jobs
+from .conftest import ScriptedServer
 from .helpers import HEX32_RE, init_capture
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -36,6 +37,17 @@ def test_rq_jobs_run_in_the_publishers_trace_and_reset(redis_url: str, records: 
     assert (first["trace_id"], first["tenant_id"], first["job_id"]) == (TRACE, "acme", traced.id)
     assert HEX32_RE.fullmatch(second["trace_id"]) and second["job_id"] == plain.id
     assert lp.current_trace_id() is None
+    connection.close()
+
+
+def test_rq_jobs_flush_when_they_end(redis_url: str, scripted: ScriptedServer) -> None:
+    """An RQ job ships its records when it ends (the work horse skips atexit)."""
+    lp.init("svc", "test", endpoint=scripted.url, flush_interval=60)
+    connection = redis.Redis.from_url(redis_url)
+    queue = Queue("sdk-flush", connection=connection, job_class=lp_rq.LogpondJob)
+    lp_rq.enqueue(queue, jobs.rq_work, 3)
+    SimpleWorker([queue], connection=connection, job_class=lp_rq.LogpondJob).work(burst=True)
+    assert [line["n"] for line in scripted.lines() if line["message"] == "rq job"] == [3]
     connection.close()
 
 

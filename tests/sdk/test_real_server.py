@@ -114,6 +114,30 @@ def test_sigterm_ships_queued_records_before_exiting(logpond_server: LiveServer)
     assert [e["fields"]["i"] for e in events] == list(range(50))
 
 
+def test_sigterm_chains_the_previous_handler(logpond_server: LiveServer) -> None:
+    """With a handler of its own installed first, SIGTERM flushes and then runs that handler."""
+    group = unique_group("/sdk-chain")
+    with subprocess.Popen(
+        _script(logpond_server, group, """
+            import signal
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(7))
+            lp.init("svc", "test", endpoint=ENDPOINT, api_key=KEY, log_group=GROUP,
+                    flush_interval=60, install_signal_handlers=True)
+            with lp.context_scope(trace_id="chain-trace"):
+                lp.get_logger("x").info("queued")
+            print("ready", flush=True)
+            time.sleep(60)
+        """),
+        stdout=subprocess.PIPE,
+        env=_env(),
+    ) as process:  # fmt: skip
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == b"ready"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 7
+    assert len(search(logpond_server, [group], 1, trace_id="chain-trace")) == 1
+
+
 def test_normal_exit_flushes_through_atexit(logpond_server: LiveServer) -> None:
     """A process that simply ends ships what it queued (``shutdown`` runs at exit)."""
     group = unique_group("/sdk-atexit")

@@ -404,3 +404,39 @@ def test_fork_without_the_hook_is_caught_by_the_pid_check() -> None:
     assert queue.queued() == (1, len(b'{"n":1}'))
     transport.release.set()
     queue.shutdown(2)
+
+
+def test_a_half_full_queue_is_flushed_before_the_interval(scripted: ScriptedServer) -> None:
+    """Passing half of ``max_queue_records`` sends a batch without waiting for the interval."""
+    ship_to(scripted.url, max_queue_records=100, max_batch_records=100, flush_interval=30)
+    for i in range(60):
+        lp.get_logger("x").info("r", i=i)
+    received = scripted.wait_for(1, timeout=5)
+    assert len(received[0].lines) >= 50
+
+
+def test_stdout_and_shipping_together(scripted: ScriptedServer, capfd: pytest.CaptureFixture[str]) -> None:
+    """With both outputs on, the same record is written to stdout and shipped."""
+    ship_to(scripted.url, output=("stdout", "logpond"))
+    lp.get_logger("x").info("both ways", n=1)
+    assert lp.flush(5)
+    printed = json.loads(capfd.readouterr().out.strip().splitlines()[-1])
+    (shipped,) = scripted.lines()
+    assert printed == shipped
+
+
+def test_flush_and_shutdown_from_many_threads_at_once(scripted: ScriptedServer) -> None:
+    """``flush`` from several threads and ``shutdown`` from another all return, and nothing is lost."""
+    ship_to(scripted.url)
+    for i in range(100):
+        lp.get_logger("x").info("r", i=i)
+    results: list[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(lp.flush(5))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    closer = threading.Thread(target=lambda: results.append(lp.shutdown(5)))
+    closer.start()
+    for thread in [*threads, closer]:
+        thread.join(10)
+    assert len(results) == 5
+    assert sorted(line["i"] for line in scripted.lines()) == list(range(100))

@@ -7,18 +7,20 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+from django.core.asgi import get_asgi_application  # type: ignore[import-untyped]
 from django.core.wsgi import get_wsgi_application  # type: ignore[import-untyped]
 from django.test import Client  # type: ignore[import-untyped]
 from flask import Flask, Response, jsonify
 
 import logpond.sdk as lp
 from logpond.sdk.integrations import flask as lp_flask
+from logpond.sdk.integrations.asgi import LogpondMiddleware
 from logpond.sdk.integrations.wsgi import LogpondWSGIMiddleware
 from logpond.sdk.testing import CapturedRecords
 
 from . import django_app
 from .helpers import init_capture
-from .servers import serve_wsgi
+from .servers import serve_asgi, serve_wsgi
 
 log = lp.get_logger("app")
 
@@ -176,6 +178,21 @@ def test_django_middleware_class(records: CapturedRecords) -> None:
     assert ok.json() == {"trace_id": "dj-mw", "tenant_id": "acme"}
     assert ok.headers["X-Request-ID"] == "dj-mw"
     assert (boom.status_code, boom.headers["X-Request-ID"]) == (500, "dj-mw-boom")
-    first, second = http_records(records)
+    first, second = records.where(message="HTTP Request", logger="logpond.http.django")
     assert (first["path"], first["status"], first["trace_id"]) == ("/items/7", 200, "dj-mw")
     assert (second["status"], second["level"], second["error"]["name"]) == (500, "error", "RuntimeError")
+
+
+def test_django_asgi_behind_the_asgi_wrapper(records: CapturedRecords) -> None:
+    """Django's ASGI application wrapped by the ASGI middleware: sync views and the async middleware path."""
+    django_app.setup()
+    init_capture()
+    application = LogpondMiddleware(get_asgi_application())
+    with serve_asgi(application, lifespan="off") as url, httpx.Client(base_url=url) as client:
+        ok = client.get("/items/8", headers={"X-Request-ID": "dj-asgi", "X-Tenant-ID": "acme"})
+    assert ok.json() == {"trace_id": "dj-asgi", "tenant_id": "acme"}
+    assert ok.headers["x-request-id"] == "dj-asgi"
+    assert records.find(message="django view")["trace_id"] == "dj-asgi"
+    assert len(records.where(message="HTTP Request", logger="logpond.http")) == 1
+    inner = records.find(message="HTTP Request", logger="logpond.http.django")
+    assert (inner["trace_id"], inner["status"]) == ("dj-asgi", 200)
