@@ -77,3 +77,34 @@ def test_sdk_works_with_the_standard_library_alone() -> None:
     assert record["trace_id"] == "t-1"
     assert record["message"] == "mail j***@***.com"
     assert record["redacted"] == ["email"]
+
+
+def test_integrations_load_by_name_and_explain_what_is_missing() -> None:
+    """``integrations.load`` imports by name, suggests close names, and names the extra to install."""
+    out = run_python(
+        """
+        import sys
+        from logpond.sdk.integrations import load
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "structlog":
+                    raise ImportError("blocked", name=name)
+                return None
+
+        print(load("wsgi").__name__)
+        try:
+            load("celry")
+        except Exception as exc:
+            print(exc)
+        sys.meta_path.insert(0, Block())
+        try:
+            load("structlog")
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    lines = out.strip().splitlines()
+    assert lines[0] == "logpond.sdk.integrations.wsgi"
+    assert "did you mean 'celery'" in lines[1]
+    assert "pip install 'logpond[sdk-structlog]'" in lines[2]

@@ -7,6 +7,7 @@ a swallowed error fails the test that caused it instead of vanishing.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -22,6 +23,14 @@ Hook = Callable[[str, str, BaseException | None], None]
 _lock = threading.Lock()
 _last: dict[str, float] = {}
 _hook: Hook | None = None
+
+
+def _renew_lock() -> None:
+    global _lock  # noqa: PLW0603 - a forked child must not inherit a held lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_renew_lock)
 
 
 def set_hook(hook: Hook | None) -> Hook | None:

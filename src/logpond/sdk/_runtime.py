@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import signal
 import sys
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
@@ -56,12 +58,25 @@ class Output(Protocol):
     def shutdown(self, timeout: float) -> bool: ...
 
 
+_streams: weakref.WeakSet[StreamOutput] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A lock held by another thread at fork time would stay locked in the child: renew them."""
+    for output in list(_streams):
+        output._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class StreamOutput:
     """JSON Lines on stdout or stderr: one ``write`` (and flush) per record, under a lock."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._lock = threading.Lock()
+        _streams.add(self)
 
     def _stream(self) -> Any:
         return sys.stdout if self.name == "stdout" else sys.stderr
@@ -338,8 +353,6 @@ def init(
 ) -> SDKConfig:
     """Configure the SDK (see ``logpond.sdk.init``); returns the settings it decided."""
     global _pipeline, _configured  # noqa: PLW0603 - the one process-wide configuration
-    import os  # noqa: PLC0415 - read at call time, tests change the environment
-
     config = load_config(
         service,
         environment,
