@@ -440,3 +440,61 @@ def test_flush_and_shutdown_from_many_threads_at_once(scripted: ScriptedServer) 
         thread.join(10)
     assert len(results) == 5
     assert sorted(line["i"] for line in scripted.lines()) == list(range(100))
+
+
+class StatusTransport:
+    """Answers every send with one status (and headers); counts the sends."""
+
+    def __init__(self, status: int, headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.headers = headers or {}
+        self.sends = 0
+
+    def send(self, path: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        self.sends += 1
+        return Response(self.status, self.headers, b"")
+
+    def close(self) -> None:
+        pass
+
+
+class FakeTime:
+    """A clock that only moves when the shipper sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.pauses: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+
+def test_backoff_is_exponential_with_full_jitter_within_the_budget(sdk_errors: InternalErrors) -> None:
+    """Retries wait a random time in [0, min(30, 2^n)] s and stop when the 60 s budget is spent."""
+    sdk_errors.allow("retries_exhausted")
+    time_ = FakeTime()
+    transport = StatusTransport(503)
+    queue = Shipper(transport, "/g", "s", sleep=time_.sleep, clock=time_.clock)
+    assert not queue._ship([b"{}"])
+    assert queue.dropped["retries_exhausted"] == 1
+    assert transport.sends == len(time_.pauses) + 1
+    for attempt, pause in enumerate(time_.pauses, start=1):
+        assert 0 <= pause <= min(30.0, 2.0 ** (attempt - 1))
+    assert sum(time_.pauses) <= 60
+    assert len(set(time_.pauses)) == len(time_.pauses)  # jittered, not a fixed schedule
+
+
+def test_retry_after_replaces_the_backoff(sdk_errors: InternalErrors) -> None:
+    """A ``Retry-After`` of 7 s makes each pause exactly 7 s, until the budget runs out."""
+    sdk_errors.allow("retries_exhausted")
+    time_ = FakeTime()
+    transport = StatusTransport(429, {"retry-after": "7"})
+    queue = Shipper(transport, "/g", "s", sleep=time_.sleep, clock=time_.clock,
+                    settings=ShipperSettings(retry_budget=30))  # fmt: skip
+    assert not queue._ship([b"{}"])
+    assert time_.pauses == [7.0, 7.0, 7.0, 7.0]
+    assert transport.sends == 5

@@ -164,7 +164,9 @@ class Shipper:
         identity: Mapping[str, str] | None = None,
         settings: ShipperSettings | None = None,
         sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``sleep`` and ``clock`` replace the retry pause and the retry deadline's clock (tests)."""
         self.settings = settings or ShipperSettings()
         self.transport = transport
         self.group = group
@@ -172,6 +174,7 @@ class Shipper:
         self._api_key = api_key
         self._identity = dict(identity or {})
         self._sleep_hook = sleep
+        self._clock = clock
         self.dropped: Counter[str] = Counter()  # every drop since start, by reason
         self.sent_records = 0
         self._init_state()
@@ -449,7 +452,7 @@ class Shipper:
     def _ship(self, batch: list[bytes], deadline: float | None = None) -> bool:
         """Post ``batch`` until it is accepted, split, dropped or out of time; True if sent."""
         if deadline is None:
-            deadline = time.monotonic() + self.settings.retry_budget
+            deadline = self._clock() + self.settings.retry_budget
         body = gzip.compress(b"\n".join(batch) + b"\n", compresslevel=self.settings.gzip_level, mtime=0)
         attempt = 0
         while True:
@@ -483,8 +486,9 @@ class Shipper:
             delay = _retry_after(response) if response is not None else None
             if delay is None:
                 delay = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)))  # noqa: S311 - jitter
-            now = time.monotonic()
-            if now + delay > deadline or (self._stopping and now + delay > self._stop_deadline):
+            now = self._clock()
+            stop_now = time.monotonic()
+            if now + delay > deadline or (self._stopping and stop_now + delay > self._stop_deadline):
                 self._exhausted(batch, status, error)
                 return False
             self._pause(delay)
