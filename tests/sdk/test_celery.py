@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -135,3 +136,11 @@ def test_worker_shutdown_signals_flush_the_queue(scripted: ScriptedServer, signa
     lp.get_logger("worker").info("last words")
     getattr(signals, signal_name).send(sender=None)
     assert [line["message"] for line in scripted.lines()] == ["last words"]
+
+
+@pytest.mark.parametrize("where", ["top", "nested"])
+def test_prerun_reads_the_carrier_from_either_header_location(where: str) -> None:
+    """The worker finds the ids on the request itself or under ``request.headers``."""
+    ids = {"X-Request-ID": TRACE, "X-Tenant-ID": "acme"}
+    request = types.SimpleNamespace(**ids) if where == "top" else types.SimpleNamespace(headers=ids)
+    assert lp_celery._carrier_of(request) == ids

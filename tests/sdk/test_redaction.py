@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 
 import pytest
@@ -14,6 +16,27 @@ from logpond.sdk.testing import CapturedRecords, InternalErrors
 from .helpers import init_capture
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def _b64(data: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+SIGNATURE = "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+JWT = f"{_b64({'alg': 'HS256', 'typ': 'JWT'})}.{_b64({'sub': '123'})}.{SIGNATURE}"
+# One true positive per default rule: (type, message, the part that must disappear).
+TRUE_POSITIVES = [
+    ("email", "mail john.doe@acme.com", "john.doe@acme.com"),
+    ("card", "card 4111 1111 1111 1111", "4111 1111 1111"),
+    ("iban", "iban DE89 3704 0044 0532 0130 00", "3704 0044"),
+    ("jwt", f"token {JWT}", JWT),
+    ("aws_access_key_id", "key AKIAIOSFODNN7EXAMPLE used", "AKIAIOSFODNN7EXAMPLE"),
+    ("auth_token", "Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "9f8e7d6c5b4a3928"),
+    ("url_password", "db at postgres://app:s3cretPass@db.internal/app", "s3cretPass"),
+    ("secret", "login password=hunter2 ok", "hunter2"),
+    ("private_key", "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+     "MIIEpAIBAAKCAQEA"),
+]  # fmt: skip
 
 
 def test_default_policy_masks_and_marks_the_record(records: CapturedRecords) -> None:
@@ -31,6 +54,18 @@ def test_default_policy_masks_and_marks_the_record(records: CapturedRecords) -> 
     assert record["card"].endswith("1111") and "4111 1111 1111" not in record["card"]
     assert record["db"] == {"password": "[REDACTED:secret]"}
     assert record["redacted"] == ["card", "email", "name", "secret"]
+
+
+@pytest.mark.parametrize(("kind", "message", "secret"), TRUE_POSITIVES)
+def test_each_default_rule_masks_through_the_sdk(
+    records: CapturedRecords, kind: str, message: str, secret: str
+) -> None:
+    """Every default value rule masks its identifier in a logged message and is listed in ``redacted``."""
+    init_capture()
+    lp.get_logger("x").info(message)
+    (record,) = records.records
+    assert secret not in record["message"]
+    assert record["redacted"] == [kind]
 
 
 def test_stdlib_message_is_redacted_after_interpolation(records: CapturedRecords) -> None:

@@ -498,3 +498,19 @@ def test_retry_after_replaces_the_backoff(sdk_errors: InternalErrors) -> None:
     assert not queue._ship([b"{}"])
     assert time_.pauses == [7.0, 7.0, 7.0, 7.0]
     assert transport.sends == 5
+
+
+def test_a_worker_thread_that_cannot_start_is_survived(
+    monkeypatch: pytest.MonkeyPatch, sdk_errors: InternalErrors
+) -> None:
+    """When no thread can be started (interpreter shutdown), logging still returns and flush says False."""
+    sdk_errors.allow("worker_start")
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    queue = Shipper(BlockingTransport(), "/g", "s")
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    assert queue.enqueue(b"{}", logging.INFO)
+    assert queue.flush(0.2) is False
+    assert sdk_errors.kinds()[0] == "worker_start"
