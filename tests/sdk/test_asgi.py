@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import AsyncIterator
@@ -242,3 +243,17 @@ def test_trust_inbound_ids_setting(records: CapturedRecords, trust: bool) -> Non
     echoed = response.headers["x-request-id"]
     assert (echoed == "from-client") is trust
     assert http_records(records)[0]["trace_id"] == echoed
+
+
+def test_access_logger_level_filters_the_access_records(records: CapturedRecords) -> None:
+    """With ``logpond.http`` at WARNING, only 4xx and 5xx requests are recorded."""
+    init_capture()
+    app, _ = make_app()
+    logging.getLogger("logpond.http").setLevel(logging.WARNING)
+    try:
+        with serve_asgi(app) as url, httpx.Client(base_url=url) as client:
+            client.get("/items/1")
+            client.get("/missing")
+    finally:
+        logging.getLogger("logpond.http").setLevel(logging.NOTSET)
+    assert [r["status"] for r in http_records(records)] == [404]

@@ -79,7 +79,14 @@ def emit_request_record(
     user_agent: str | None,
     error: BaseException | None,
 ) -> None:
-    """The request's one ``"HTTP Request"`` record, in the request's context."""
+    """The request's one ``"HTTP Request"`` record, in the request's context.
+
+    The access logger's stdlib level applies, as for ``get_logger``: setting
+    ``logging.getLogger("logpond.http")`` to WARNING keeps only 4xx and 5xx requests.
+    """
+    levelno = level_for(status, error is not None)
+    if not logging.getLogger(settings.logger).isEnabledFor(levelno):
+        return
     fields: dict[str, Any] = {
         "method": method,
         "path": path,
@@ -89,6 +96,4 @@ def emit_request_record(
     }
     if settings.record_query and query:
         fields["query"] = query
-    _runtime._pipeline.emit(
-        level_for(status, error is not None), HTTP_MESSAGE, settings.logger, fields, error
-    )
+    _runtime._pipeline.emit(levelno, HTTP_MESSAGE, settings.logger, fields, error)
