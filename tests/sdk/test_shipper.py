@@ -164,15 +164,14 @@ def test_retries_stop_when_the_budget_is_spent(sdk_errors: InternalErrors) -> No
 
 def test_drops_are_reported_on_the_next_successful_send(scripted: ScriptedServer) -> None:
     """Records dropped while the queue was full are counted and reported in a ``logpond.sdk`` record."""
-    gate = threading.Event()
     scripted.replies = [Reply(200, delay=1.0)]
     ship_to(scripted.url, max_queue_records=10, max_batch_records=5)
     lp.get_logger("x").info("first")
-    scripted.wait_for(0)
-    time.sleep(0.3)  # the first batch is in flight, held by the server
+    deadline = time.monotonic() + 5
+    while shipper().queued()[0] and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the first batch is in flight, held by the server for 1 s
     for i in range(30):
         lp.get_logger("x").info("burst", i=i)
-    gate.set()
     assert lp.flush(10)
     assert lp.flush(10)
     report = [line for line in scripted.lines() if line["message"] == "records dropped"]
