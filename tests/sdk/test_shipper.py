@@ -513,3 +513,22 @@ def test_a_worker_thread_that_cannot_start_is_survived(
     assert queue.enqueue(b"{}", logging.INFO)
     assert queue.flush(0.2) is False
     assert sdk_errors.kinds()[0] == "worker_start"
+
+
+def test_shutdown_inside_a_held_lock_does_not_deadlock(scripted: ScriptedServer) -> None:
+    """A signal handler that runs ``shutdown`` while its thread holds the SDK's locks still finishes."""
+    ship_to(scripted.url, output=("stdout", "logpond"), flush_interval=30)
+    lp.get_logger("x").info("queued")
+    pipeline = _runtime.current()
+    stream = next(o for o in pipeline.outputs if isinstance(o, _runtime.StreamOutput))
+    done: list[bool] = []
+
+    def interrupted_enqueue() -> None:  # as if SIGTERM arrived inside enqueue() and write()
+        with shipper()._cond, stream._lock:
+            done.append(lp.shutdown(5))
+
+    thread = threading.Thread(target=interrupted_enqueue)
+    thread.start()
+    thread.join(10)
+    assert done == [True]
+    assert [line["message"] for line in scripted.lines()] == ["queued"]

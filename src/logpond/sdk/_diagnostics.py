@@ -20,14 +20,14 @@ REPORT_INTERVAL = 60.0
 
 Hook = Callable[[str, str, BaseException | None], None]
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a signal handler may report while it is held
 _last: dict[str, float] = {}
 _hook: Hook | None = None
 
 
 def _renew_lock() -> None:
     global _lock  # noqa: PLW0603 - a forked child must not inherit a held lock
-    _lock = threading.Lock()
+    _lock = threading.RLock()
 
 
 os.register_at_fork(after_in_child=_renew_lock)

@@ -64,7 +64,7 @@ _streams: weakref.WeakSet[StreamOutput] = weakref.WeakSet()
 def _after_fork_in_child() -> None:
     """A lock held by another thread at fork time would stay locked in the child: renew them."""
     for output in list(_streams):
-        output._lock = threading.Lock()
+        output._lock = threading.RLock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -75,7 +75,7 @@ class StreamOutput:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: shutdown() may run in a signal handler
         _streams.add(self)
 
     def _stream(self) -> Any:

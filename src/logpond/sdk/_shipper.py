@@ -184,7 +184,8 @@ class Shipper:
 
     def _init_state(self) -> None:
         self._pid = os.getpid()
-        self._cond = threading.Condition(threading.Lock())
+        # Re-entrant: shutdown() may run in a signal handler that interrupted an enqueue.
+        self._cond = threading.Condition(threading.RLock())
         self._generation = getattr(self, "_generation", 0) + 1  # a new one after each fork
         self._low: deque[_Entry] = deque()  # below WARNING: evicted first when full
         self._high: deque[_Entry] = deque()
