@@ -180,3 +180,29 @@ def test_pii_stats_and_redact_commands(logpond_server: LiveServer, tmp_path: Pat
     sample.write_text('{"user_name": "John Doe"}\n')
     preview = logpond(None, "redact", str(sample))
     assert preview.returncode == 0 and "John D***" in preview.stdout
+
+
+def test_query_and_saved_queries_commands(logpond_server: LiveServer) -> None:
+    """logpond query prints a table and statistics; queries save/run/list/delete work."""
+    group = unique_group("/cli-query")
+    logpond(
+        logpond_server, "ingest", "-", "-g", group, stdin=SAMPLE + "\n" + SAMPLE.replace("201", "503") + "\n"
+    )
+    table = logpond(logpond_server, "query", "stats count(*) as n by status | sort status asc", "-g", group,
+                    "--since", "3650d")  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.split() == ["status", "n", "201", "1", "503", "1"]
+    assert "2 rows; 2 records matched, 2 scanned" in table.stderr
+    as_csv = logpond(logpond_server, "query", "filter status >= 500 | fields path", "-g", group,
+                     "--since", "3650d", "--format", "csv")  # fmt: skip
+    assert as_csv.stdout.splitlines()[:2] == ["path,@ptr", as_csv.stdout.splitlines()[1]]
+    assert as_csv.stdout.splitlines()[1].startswith("/api/v1/test-cases,")
+    text = "filter status >= 500 | stats count(*) as n"
+    saved = logpond(logpond_server, "queries", "save", "cli-5xx", text, "-g", group)
+    assert saved.returncode == 0 and saved.stdout.startswith("saved cli-5xx")
+    assert "cli-5xx" in logpond(logpond_server, "queries", "list").stdout
+    ran = logpond(logpond_server, "queries", "run", "cli-5xx", "--since", "3650d", "--format", "json")
+    assert [json.loads(line) for line in ran.stdout.splitlines()] == [{"n": "1"}]
+    bad = logpond(logpond_server, "query", "filter (", "-g", group)
+    assert bad.returncode == 1 and "MalformedQueryException" in bad.stderr
+    assert logpond(logpond_server, "queries", "delete", "cli-5xx").returncode == 0

@@ -13,6 +13,7 @@ from .groups import groups
 from .ingest import ingest
 from .keys import keys
 from .pii import pii
+from .query import queries, query
 from .redact import redact_command
 from .rekey import rekey
 from .search import search
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, ingest, groups, keys, search, rekey, pii):
+for command in (serve, ingest, groups, keys, search, query, queries, rekey, pii):
     cli.add_command(command)
 cli.add_command(redact_command, "redact")
 

@@ -13,6 +13,7 @@
     ├── PayloadTooLargeError            413  PayloadTooLargeException
     ├── UnsupportedMediaTypeError       415  UnsupportedMediaTypeException
     ├── LimitExceededError              429  LimitExceededException
+    ├── QueryCancelledError             409  QueryCancelledException
     └── ServiceUnavailableError         503  ServiceUnavailableException
 
 ``code`` is the machine-readable name (CloudWatch's where one exists), ``status`` the HTTP
@@ -33,6 +34,7 @@ __all__ = [
     "LogpondError",
     "MalformedQueryError",
     "PayloadTooLargeError",
+    "QueryCancelledError",
     "ResourceAlreadyExistsError",
     "ResourceNotFoundError",
     "ServiceUnavailableError",
@@ -149,6 +151,13 @@ class LimitExceededError(LogpondError):
 
     status = 429
     code = "LimitExceededException"
+
+
+class QueryCancelledError(LogpondError):
+    """A query was stopped (cancelled, or over its time limit) before it finished."""
+
+    status = 409
+    code = "QueryCancelledException"
 
 
 class ServiceUnavailableError(LogpondError):

@@ -9,7 +9,7 @@ order, every value a string, missing values left out, ``@ptr`` on non-aggregated
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from .insights.ast import Query
 from .plan import Kind, Plan, PlanOptions
 from .planner import plan_query
 from .record import format_number, format_timestamp
-from .sql.base import Dialect
+from .sql.base import Dialect, Rendered
 from .sql.clickhouse import ClickHouseDialect
 from .sql.duckdb import DuckDBDialect
 from .sql.render import output_column, render_plan, render_statistics
@@ -32,6 +32,7 @@ __all__ = [
     "dialect_for",
     "run_plan",
     "run_query",
+    "with_params",
 ]
 
 ResultField = dict[str, str]  # {"field": name, "value": text}
@@ -110,21 +111,34 @@ def run_plan(
     dialect: str | Dialect,
     connection: Any,
     source: exp.Expr | None = None,
+    source_params: Mapping[str, Any] | None = None,
     statistics: bool = False,
 ) -> QueryResult:
-    """Run an already planned query."""
+    """Run an already planned query.
+
+    ``source_params`` are the bound values of ``source`` (whose placeholder names must not
+    start with ``p``, the renderer's own).
+    """
     engine = dialect_for(dialect)
-    table = engine.run(connection, render_plan(plan, engine, source))
+    table = engine.run(connection, with_params(render_plan(plan, engine, source), source_params))
     rows = list(result_rows(plan, table))
     stats = QueryStatistics(records_matched=float(len(rows)))
     if statistics:
-        counts = engine.run(connection, render_statistics(plan, engine, source)).to_pylist()[0]
+        rendered = with_params(render_statistics(plan, engine, source), source_params)
+        counts = engine.run(connection, rendered).to_pylist()[0]
         stats = QueryStatistics(
             records_matched=float(counts["matched"] or 0),
             records_scanned=float(counts["scanned"] or 0),
             bytes_scanned=float(counts["bytes"] or 0),
         )
     return QueryResult(plan.fields, rows, stats)
+
+
+def with_params(rendered: Rendered, extra: Mapping[str, Any] | None) -> Rendered:
+    """``rendered`` with the source's parameters bound too."""
+    if not extra:
+        return rendered
+    return replace(rendered, params={**rendered.params, **extra})
 
 
 def format_value(value: Any, kind: Kind) -> str:

@@ -194,7 +194,7 @@ class Plan:
     steps: tuple[Step, ...]
     outputs: tuple[Output, ...]
     order: tuple[OrderKey, ...]
-    limit: int
+    limit: int | None  # None: every row (exports only; queries are capped by the planner)
     aggregated: bool  # rows are groups (stats or pattern): no @ptr
     matched_after: int  # the steps before this index decide which events "matched"
     uses_record_fields: bool

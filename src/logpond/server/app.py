@@ -16,7 +16,7 @@ from logpond.model.clock import Clock, SystemClock
 from .access import RawRoute
 from .errors import install_error_handlers
 from .responses import JSONResponse
-from .routes import api_v1, health, ingest
+from .routes import api_v1, health, ingest, queries
 from .services import Services
 from .settings import Settings
 
@@ -82,6 +82,7 @@ def create_app(
     app.router.routes.append(ingest.ingest)
     app.include_router(health.router)
     app.include_router(api_v1.router)
+    app.include_router(queries.router)
     _document_raw_routes(app)
     return app
 

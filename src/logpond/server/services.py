@@ -12,6 +12,7 @@ from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
 from logpond.pipeline.redaction import RedactionStage
 from logpond.pipeline.run import IngestPipeline
+from logpond.query.jobs import QueryJobs
 from logpond.redact import DEFAULT_POLICY, Policy
 from logpond.store.base import Store
 from logpond.store.registry import StoreOptions, open_store
@@ -34,6 +35,7 @@ class Services:
     arns: Arns
     pipeline: IngestPipeline
     redaction: RedactionStage
+    queries: QueryJobs
     anonymous: Principal | None
     root: Credentials
     root_generated: bool
@@ -62,6 +64,7 @@ class Services:
                 )
             root, generated = keyring.ensure_root(data_dir, configured)
             apply_group_config(store, settings)
+            apply_saved_queries(store, settings)
         except BaseException:
             store.close()
             raise
@@ -87,13 +90,21 @@ class Services:
             default_retention_days=settings.ingest.default_retention_days,
             stages=[redaction],
         )
-        return cls(settings, clock, store, keyring, arns, pipeline, redaction, anonymous, root, generated)
+        queries = QueryJobs(
+            max_running=settings.queries.max_running,
+            timeout_seconds=settings.queries.timeout_seconds,
+            keep_seconds=settings.queries.keep_seconds,
+        )
+        return cls(
+            settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated
+        )
 
     def flush_findings(self) -> None:
         """Store the PII findings counted since the last flush."""
         self.store.add_findings(self.redaction.drain())
 
     def close(self) -> None:
+        self.queries.close()
         self.flush_findings()
         self.store.close()
 
@@ -120,3 +131,15 @@ def apply_group_config(store: Store, settings: Settings) -> None:
                     },
                 )
             store.update_group(group.name, retention_days=group.retention_days, tags=group.tags)
+
+
+def apply_saved_queries(store: Store, settings: Settings) -> None:
+    """Create or update the saved queries the config declares, matched by name."""
+    if not settings.saved_queries:
+        return
+    existing = {d.name: d for d in store.list_query_definitions()}
+    for saved in settings.saved_queries:
+        known = existing.get(saved.name)
+        if known is not None and (known.query, known.log_groups) == (saved.query, saved.groups):
+            continue
+        store.put_query_definition(saved.name, saved.query, saved.groups, None if known is None else known.id)

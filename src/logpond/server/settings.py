@@ -17,6 +17,7 @@ from logpond.model.errors import InvalidParameterError, LogpondError
 from logpond.model.limits import MAX_INGEST_BODY_BYTES
 from logpond.model.names import LogGroupName, validate_tags
 from logpond.model.retention import parse_retention_days
+from logpond.query import parse_query
 from logpond.redact import Policy
 from logpond.store.registry import DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT
 
@@ -88,6 +89,28 @@ class DataProtectionConfig(_Strict):
         return _policy(value)
 
 
+class QueriesConfig(_Strict):
+    max_running: int = Field(4, ge=1, le=64)
+    timeout_seconds: float = Field(900.0, gt=0)
+    # How long finished background queries keep their results for polling.
+    keep_seconds: float = Field(3600.0, gt=0)
+
+
+class SavedQueryConfig(_Strict):
+    name: str = Field(min_length=1, max_length=255)
+    query: str = Field(min_length=1, max_length=10_000)
+    groups: list[str] = Field(default_factory=list)
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        try:
+            parse_query(value)
+        except LogpondError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
 class GroupConfig(_Strict):
     name: str
     retention_days: int | None = None
@@ -137,6 +160,8 @@ class Settings(_Strict):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     data_protection: DataProtectionConfig = Field(default_factory=DataProtectionConfig)
+    queries: QueriesConfig = Field(default_factory=QueriesConfig)
+    saved_queries: list[SavedQueryConfig] = Field(default_factory=list)
     log_groups: list[GroupConfig] = Field(default_factory=list)
     # Secrets come from the environment only, never from the config file.
     encryption_key: str | None = Field(None, exclude=True, repr=False)

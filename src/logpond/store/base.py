@@ -9,23 +9,28 @@ from __future__ import annotations
 import base64
 import enum
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import pyarrow as pa
 
 from logpond.model.errors import InvalidParameterError
 from logpond.model.names import LogGroupName, LogStreamName
 
+if TYPE_CHECKING:
+    from logpond.query import Plan, QueryResult
+
 __all__ = [
     "UNSET",
     "AccessKeyRecord",
     "AppendResult",
+    "Interruptible",
     "LogGroup",
     "LogStream",
     "Page",
+    "QueryDefinition",
     "SearchRequest",
     "SearchResult",
     "Store",
@@ -39,6 +44,12 @@ __all__ = [
 
 
 T = TypeVar("T")
+
+
+class Interruptible(Protocol):
+    """Something running that can be stopped from another thread (a query's cursor)."""
+
+    def interrupt(self) -> None: ...
 
 
 class Unset(enum.Enum):
@@ -155,6 +166,18 @@ class SweepReport:
 
 
 @dataclass(frozen=True, slots=True)
+class QueryDefinition:
+    """A saved query: name, Logs Insights text, and the groups it runs on by default."""
+
+    id: str
+    name: str
+    query: str
+    log_groups: list[str]
+    created_ms: int
+    updated_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class AccessKeyRecord:
     """An API key as stored: the secret is encrypted, the policy is a JSON document."""
 
@@ -238,6 +261,31 @@ class Store(Protocol):
 
     def search(self, request: SearchRequest) -> SearchResult: ...
 
+    def run_plan(
+        self,
+        plan: Plan,
+        groups: Sequence[str],
+        start_ms: int | None,
+        end_ms: int | None,
+        *,
+        statistics: bool = True,
+        on_cursor: Callable[[Interruptible], None] | None = None,
+    ) -> QueryResult:
+        """Run a Logs Insights plan over the groups' events in the time range."""
+        ...
+
+    def stream_plan(
+        self,
+        plan: Plan,
+        groups: Sequence[str],
+        start_ms: int | None,
+        end_ms: int | None,
+        *,
+        batch_rows: int = 10_000,
+    ) -> Iterator[list[list[dict[str, str]]]]:
+        """Every result row of a plan, its row cap ignored, a batch at a time."""
+        ...
+
     # Retention
     def sweep_expired(self) -> SweepReport: ...
 
@@ -247,6 +295,17 @@ class Store(Protocol):
     def findings(
         self, groups: Sequence[str], start_ms: int | None = None, end_ms: int | None = None
     ) -> list[tuple[int, str, str, int]]: ...
+
+    # Saved queries
+    def put_query_definition(
+        self, name: str, query: str, log_groups: Sequence[str], definition_id: str | None = None
+    ) -> QueryDefinition:
+        """Create (no id) or replace (id) a saved query."""
+        ...
+
+    def list_query_definitions(self, prefix: str | None = None) -> list[QueryDefinition]: ...
+
+    def delete_query_definition(self, definition_id: str) -> None: ...
 
     # API keys
     def put_key(self, record: AccessKeyRecord) -> None: ...

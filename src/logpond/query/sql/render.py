@@ -152,7 +152,8 @@ class _Renderer:
         order = self.order(self.plan.order)
         if order:
             select = select.order_by(*order)
-        select = select.limit(self.plan.limit)
+        if self.plan.limit is not None:
+            select = select.limit(self.plan.limit)
         return self.d.render(self.d.finish(self.with_ctes(select)), self.ctx.params)
 
     def statistics(self) -> Rendered:

@@ -69,12 +69,16 @@ def table_for_day(day: int) -> str:
 
 @dataclass
 class Params:
-    """Named parameters collected while a statement is built."""
+    """Named parameters collected while a statement is built.
+
+    Names start with ``s`` (``$s0``...): the query renderer's own are ``$p0``..., and a query
+    statement carries both.
+    """
 
     values: dict[str, Any] = field(default_factory=dict)
 
     def bind(self, value: Any) -> exp.Placeholder:
-        name = f"p{len(self.values)}"
+        name = f"s{len(self.values)}"
         self.values[name] = value
         return exp.Placeholder(this=name)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -15,6 +17,7 @@ from sqlglot import exp
 from logpond.model.clock import Clock, SystemClock
 from logpond.model.errors import (
     InvalidParameterError,
+    QueryCancelledError,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
 )
@@ -22,13 +25,17 @@ from logpond.model.limits import MAX_LIST_LIMIT, MAX_SEARCH_LIMIT
 from logpond.model.names import LogGroupName, LogStreamName, validate_tags
 from logpond.model.retention import expiry_cutoff_ms
 from logpond.model.schema import PROMOTED_COLUMNS
+from logpond.query import Plan, QueryResult, dialect_for, render_plan
+from logpond.query.execute import ResultField, result_rows, run_plan, with_params
 from logpond.store.base import (
     UNSET,
     AccessKeyRecord,
     AppendResult,
+    Interruptible,
     LogGroup,
     LogStream,
     Page,
+    QueryDefinition,
     SearchRequest,
     SearchResult,
     StoredEvent,
@@ -380,6 +387,60 @@ class DuckDBStore:
         scopes = self.scopes(groups, start_ms)
         return events_relation(self.days(scopes, end_ms), scopes, params, end_ms=end_ms)
 
+    def run_plan(
+        self,
+        plan: Plan,
+        groups: Sequence[str],
+        start_ms: int | None,
+        end_ms: int | None,
+        *,
+        statistics: bool = True,
+        on_cursor: Callable[[Interruptible], None] | None = None,
+    ) -> QueryResult:
+        """Run a Logs Insights plan over the groups' events in the range.
+
+        ``on_cursor`` receives the cursor the query runs on, so the caller can interrupt
+        it (cancel, timeout).
+        """
+        params = Params()
+        source = self.events_source(groups, start_ms, end_ms, params)
+        cursor = self._con.cursor()
+        try:
+            cursor.execute("USE lp")
+            if on_cursor is not None:
+                on_cursor(cursor)
+            return run_plan(
+                plan, dialect=self.dialect, connection=cursor, source=source,
+                source_params=params.values, statistics=statistics,
+            )  # fmt: skip
+        except duckdb.InterruptException:
+            raise QueryCancelledError("query cancelled") from None
+        finally:
+            cursor.close()
+
+    def stream_plan(
+        self,
+        plan: Plan,
+        groups: Sequence[str],
+        start_ms: int | None,
+        end_ms: int | None,
+        *,
+        batch_rows: int = 10_000,
+    ) -> Iterator[list[list[ResultField]]]:
+        """Every result row of a plan (its row cap ignored), a batch at a time: exports."""
+        params = Params()
+        source = self.events_source(groups, start_ms, end_ms, params)
+        engine = dialect_for(self.dialect)
+        rendered = with_params(render_plan(replace(plan, limit=None), engine, source), params.values)
+        cursor = self._con.cursor()
+        try:
+            cursor.execute("USE lp")
+            reader = cursor.execute(rendered.sql, rendered.params).to_arrow_reader(batch_rows)
+            for batch in reader:
+                yield list(result_rows(plan, pa.Table.from_batches([batch])))
+        finally:
+            cursor.close()
+
     def search(self, request: SearchRequest) -> SearchResult:
         limit = _check_limit(request.limit, MAX_SEARCH_LIMIT)
         params = Params()
@@ -498,6 +559,60 @@ class DuckDBStore:
             .fetchall()
         )
         return [(int(m), str(g), str(i), int(c)) for m, g, i, c in rows]
+
+    # Saved queries
+
+    def put_query_definition(
+        self, name: str, query: str, log_groups: Sequence[str], definition_id: str | None = None
+    ) -> QueryDefinition:
+        if not 1 <= len(name) <= 255:
+            raise InvalidParameterError("saved query names are 1-255 characters")
+        if not 1 <= len(query) <= 10_000:
+            raise InvalidParameterError("saved queries are 1-10000 characters")
+
+        def put() -> QueryDefinition:
+            now = self.clock.now_ms()
+            groups = orjson.dumps(list(log_groups)).decode()
+            if definition_id is None:
+                new = QueryDefinition(uuid.uuid4().hex, name, query, list(log_groups), now, now)
+                self._transaction(
+                    ("INSERT INTO query_definitions VALUES (?, ?, ?, ?, ?, ?)",
+                     [new.id, name, query, groups, now, now]),
+                )  # fmt: skip
+                return new
+            old = self._query_definition(definition_id)
+            self._transaction(
+                ("UPDATE query_definitions SET name = ?, query = ?, log_groups = ?, updated_ms = ? "
+                 "WHERE id = ?", [name, query, groups, now, definition_id]),
+            )  # fmt: skip
+            return QueryDefinition(definition_id, name, query, list(log_groups), old.created_ms, now)
+
+        return self.writer.call(put)
+
+    def _query_definition(self, definition_id: str) -> QueryDefinition:
+        for definition in self.list_query_definitions():
+            if definition.id == definition_id:
+                return definition
+        raise ResourceNotFoundError("saved query not found", id=definition_id)
+
+    def list_query_definitions(self, prefix: str | None = None) -> list[QueryDefinition]:
+        rows = (
+            self.reader()
+            .execute(
+                "SELECT id, name, query, log_groups, created_ms, updated_ms FROM query_definitions "
+                "WHERE starts_with(name, ?) ORDER BY name, id",
+                [prefix or ""],
+            )
+            .fetchall()
+        )
+        return [QueryDefinition(i, n, q, orjson.loads(g), c, u) for i, n, q, g, c, u in rows]
+
+    def delete_query_definition(self, definition_id: str) -> None:
+        def delete() -> None:
+            self._query_definition(definition_id)
+            self._transaction(("DELETE FROM query_definitions WHERE id = ?", [definition_id]))
+
+        self.writer.call(delete)
 
     # API keys
 
