@@ -16,7 +16,7 @@ from logpond.model.clock import Clock, SystemClock
 from .access import RawRoute
 from .errors import install_error_handlers
 from .responses import JSONResponse
-from .routes import api_v1, health, ingest, queries
+from .routes import api_v1, es_bulk, health, ingest, queries
 from .services import Services
 from .settings import Settings
 
@@ -80,6 +80,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.router.routes.append(ingest.ingest)
+    app.router.routes.extend(es_bulk.ROUTES)
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(queries.router)
@@ -95,7 +96,7 @@ def _document_raw_routes(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             for route in app.router.routes:
-                if isinstance(route, RawRoute):
+                if isinstance(route, RawRoute) and route.openapi is not None:
                     schema.setdefault("paths", {})[route.path] = route.openapi
             app.openapi_schema = schema
         return app.openapi_schema
