@@ -354,9 +354,16 @@ def add_shipped(
         span_id,
         record_tenant if record_tenant is not None else tenant_id,
         service,
-        orjson.dumps(record),
+        orjson.dumps(record, default=_json_default),
     )
     return None
+
+
+def _json_default(value: Any) -> Any:
+    """JSON for what msgpack may carry besides JSON types: binary as text, extensions named."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return repr(value)
 
 
 def unflatten(attributes: dict[str, Any]) -> dict[str, Any]:

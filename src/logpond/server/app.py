@@ -15,6 +15,7 @@ from logpond.model.clock import Clock, SystemClock
 
 from .access import RawRoute
 from .errors import install_error_handlers
+from .listeners import start_listeners
 from .responses import JSONResponse
 from .routes import api_v1, es_bulk, health, ingest, loki, otlp, queries
 from .services import Services
@@ -56,11 +57,19 @@ def create_app(
             asyncio.create_task(_every(sweep_every, services.store.sweep_expired, "retention sweep")),
             asyncio.create_task(_every(FINDINGS_FLUSH_SECONDS, services.flush_findings, "findings flush")),
         ]
+        try:
+            listeners = await start_listeners(services)
+        except BaseException:
+            await asyncio.to_thread(services.close)
+            raise
         if on_ready is not None:
             on_ready(services)
         try:
             yield
         finally:
+            # Listeners first: what they queued is committed before the writer stops.
+            for listener in listeners:
+                await listener.close()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
