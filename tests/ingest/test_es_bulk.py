@@ -33,7 +33,11 @@ def test_python_client_bulk_helper_stores_documents(shipper_server: ShipperServe
                 "@timestamp": "2024-01-23T10:15:30.123Z",
                 "message": f"request {n}",
                 "log": {"level": "WARN"},
-                "kubernetes": {"namespace_name": "shop", "pod_name": "web-1", "container_name": "qualisys-api"},
+                "kubernetes": {
+                    "namespace_name": "shop",
+                    "pod_name": "web-1",
+                    "container_name": "qualisys-api",
+                },
                 "status": 502,
             },
         }
@@ -46,7 +50,11 @@ def test_python_client_bulk_helper_stores_documents(shipper_server: ShipperServe
     events = search(shipper_server.server, group, want=120)
     assert len(events) == 120
     first = events[0]
-    assert (first["stream"], first["level"], first["service"]) == ("shop/web-1/qualisys-api", "warn", "qualisys-api")
+    assert (first["stream"], first["level"], first["service"]) == (
+        "shop/web-1/qualisys-api",
+        "warn",
+        "qualisys-api",
+    )
     assert first["time"] == "2024-01-23T10:15:30.123Z"
     assert first["fields"]["es"] == {"index": f"{group}-2024.01.23"}
     assert first["fields"]["status"] == 502
@@ -160,7 +168,9 @@ def test_key_that_may_not_write_the_group_is_refused(shipper_server: ShipperServ
 _SYSLOG_NG = shutil.which("syslog-ng") or "/usr/sbin/syslog-ng"
 
 
-@pytest.mark.skipif(not Path(_SYSLOG_NG).exists(), reason="syslog-ng is not installed (Debian syslog-ng-core)")
+@pytest.mark.skipif(
+    not Path(_SYSLOG_NG).exists(), reason="syslog-ng is not installed (Debian syslog-ng-core)"
+)
 def test_syslog_ng_elasticsearch_http_destination(shipper_server: ShipperServer, tmp_path: Path) -> None:
     """Debian's syslog-ng elasticsearch-http() destination delivers to /es/_bulk."""
     if not Path("/usr/share/syslog-ng/include/scl/elasticsearch/elastic-http.conf").exists():
@@ -201,7 +211,9 @@ log {{ source(s_in); destination(d_es); }};
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
                     for n in range(3):
-                        sock.sendall(f"<11>Jan 23 10:15:3{n} node-a payments[42]: charge {n} declined\n".encode())
+                        sock.sendall(
+                            f"<11>Jan 23 10:15:3{n} node-a payments[42]: charge {n} declined\n".encode()
+                        )
                 break
             except OSError:
                 assert process.poll() is None, errors.read_text()

@@ -16,7 +16,9 @@ from fluent import sender
 from ..conftest import unique_group
 from .conftest import ShipperServer, healthy, insights, search, start_shipper_server
 
-_POD_FILE = "kube.var.log.containers.qualisys-api-6d4cf56db6-9xkzq_qualisys_qualisys-api-" + "a1" * 32 + ".log"
+_POD_FILE = (
+    "kube.var.log.containers.qualisys-api-6d4cf56db6-9xkzq_qualisys_qualisys-api-" + "a1" * 32 + ".log"
+)
 
 
 def _event_time(seconds: int, nanos: int) -> msgpack.ExtType:
@@ -41,9 +43,13 @@ def _send(port: int, *messages: object, read_acks: int = 0) -> list[object]:
 def test_fluent_logger_message_mode(shipper_server: ShipperServer) -> None:
     """fluent-logger's Message mode events are stored under their tag, with EventTime."""
     tag = unique_group("app").strip("/").replace("/", ".")
-    logger = sender.FluentSender(tag, host="127.0.0.1", port=shipper_server.forward_port, nanosecond_precision=True)
+    logger = sender.FluentSender(
+        tag, host="127.0.0.1", port=shipper_server.forward_port, nanosecond_precision=True
+    )
     try:
-        assert logger.emit_with_time("api", 1706004930.5, {"message": "hello", "level": "error", "trace_id": "t-1"})
+        assert logger.emit_with_time(
+            "api", 1706004930.5, {"message": "hello", "level": "error", "trace_id": "t-1"}
+        )
         assert logger.emit("api", {"msg": "second"})
     finally:
         logger.close()
@@ -65,8 +71,19 @@ def test_compressed_packed_forward_is_acked_after_commit(shipper_server: Shipper
         msgpack.packb([[_event_time(1706004930, n * 1_000_000), {}], record], use_bin_type=True)
         for n, record in enumerate(
             [
-                {"log": "2024-01-23T10:15:30.1Z stdout F I0123 10:15:30.123456       1 proxier.go:812] \"SyncProxyRules complete\"", "kubernetes": {"namespace_name": "kube-system", "pod_name": "kube-proxy-x", "container_name": "kube-proxy"}},
-                {"log": '{"level":"warn","msg":"slow query","ms":812}\n', "stream": "stdout", "time": "2024-01-23T10:15:30.2Z"},
+                {
+                    "log": '2024-01-23T10:15:30.1Z stdout F I0123 10:15:30.123456       1 proxier.go:812] "SyncProxyRules complete"',
+                    "kubernetes": {
+                        "namespace_name": "kube-system",
+                        "pod_name": "kube-proxy-x",
+                        "container_name": "kube-proxy",
+                    },
+                },
+                {
+                    "log": '{"level":"warn","msg":"slow query","ms":812}\n',
+                    "stream": "stdout",
+                    "time": "2024-01-23T10:15:30.2Z",
+                },
             ]
         )
     )
@@ -74,20 +91,35 @@ def test_compressed_packed_forward_is_acked_after_commit(shipper_server: Shipper
     acks = _send(shipper_server.forward_port, packed, read_acks=1)
     assert acks == [{"ack": "Y2h1bmstMQ=="}]
     proxy, query = search(shipper_server.server, group, want=2)
-    assert (proxy["level"], proxy["stream"], proxy["message"][:5]) == ("info", "kube-system/kube-proxy-x/kube-proxy", "I0123")
+    assert (proxy["level"], proxy["stream"], proxy["message"][:5]) == (
+        "info",
+        "kube-system/kube-proxy-x/kube-proxy",
+        "I0123",
+    )
     assert (query["message"], query["level"], query["fields"]["ms"]) == ("slow query", "warn", 812)
 
 
 def test_forward_mode_with_pod_file_tag_and_multiline_parts(shipper_server: ShipperServer) -> None:
     """Forward mode: the tag's /var/log/containers file names the pod; CRI partial lines are joined."""
     records = [
-        [1706004930, {"log": "2024-01-23T10:15:32.000000001Z stdout P {\"level\":\"info\",\"msg\":\"cart snapshot\",\"items\":[{\"sku\":\"A1\"},"}],
-        [1706004930, {"log": "2024-01-23T10:15:32.000000002Z stdout F {\"sku\":\"Z9\"}]}"}],
-        [1706004931, {"log": "2024-01-23T10:15:33Z stderr F E0123 10:15:33.000000       1 server.go:301] failed"}],
+        [
+            1706004930,
+            {
+                "log": '2024-01-23T10:15:32.000000001Z stdout P {"level":"info","msg":"cart snapshot","items":[{"sku":"A1"},'
+            },
+        ],
+        [1706004930, {"log": '2024-01-23T10:15:32.000000002Z stdout F {"sku":"Z9"}]}'}],
+        [
+            1706004931,
+            {"log": "2024-01-23T10:15:33Z stderr F E0123 10:15:33.000000       1 server.go:301] failed"},
+        ],
     ]
     _send(shipper_server.forward_port, [_POD_FILE, records, {"chunk": "c2"}], read_acks=1)
     snapshot, failure = search(shipper_server.server, _POD_FILE, want=2)
-    assert snapshot["message"] == "cart snapshot" and snapshot["fields"]["items"] == [{"sku": "A1"}, {"sku": "Z9"}]
+    assert snapshot["message"] == "cart snapshot" and snapshot["fields"]["items"] == [
+        {"sku": "A1"},
+        {"sku": "Z9"},
+    ]
     assert snapshot["stream"] == "qualisys/qualisys-api-6d4cf56db6-9xkzq/qualisys-api"
     assert failure["level"] == "error"
     records_found = insights(
@@ -151,7 +183,9 @@ def test_shared_key_handshake(tmp_path: Path) -> None:
                 if accepted:
                     expected = hashlib.sha512(salt + b"logpond" + nonce + b"s3cret").hexdigest()
                     assert pong[3:] == ["logpond", expected]
-                    sock.sendall(msgpack.packb(["secured", 1706004930, {"message": "after handshake"}, {"chunk": "k"}]))
+                    sock.sendall(
+                        msgpack.packb(["secured", 1706004930, {"message": "after handshake"}, {"chunk": "k"}])
+                    )
                     unpacker.feed(sock.recv(4096))
                     assert next(unpacker) == {"ack": "k"}
         assert search(shipper.server, "secured")[0]["message"] == "after handshake"

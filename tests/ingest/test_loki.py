@@ -31,7 +31,9 @@ def _push_request(labels: str, entries: list[tuple[int, str, dict[str, str]]]) -
     """A logproto.PushRequest in protobuf wire format, built from push.proto's field numbers."""
     stream = _field(1, labels.encode())
     for ns, line, metadata in entries:
-        timestamp = _varint(1 << 3) + _varint(ns // 1_000_000_000) + _varint(2 << 3) + _varint(ns % 1_000_000_000)
+        timestamp = (
+            _varint(1 << 3) + _varint(ns // 1_000_000_000) + _varint(2 << 3) + _varint(ns % 1_000_000_000)
+        )
         entry = _field(1, timestamp) + _field(2, line.encode())
         for name, value in metadata.items():
             entry += _field(3, _field(1, name.encode()) + _field(2, value.encode()))
@@ -87,7 +89,11 @@ def test_protobuf_snappy_push_with_structured_metadata(shipper_server: ShipperSe
         )
     assert response.status_code == 204, response.text
     first, second = search(server, job, want=2)
-    assert (first["time"], first["level"], first["tenant_id"]) == ("2024-01-23T10:15:30.123Z", "warn", "tenant_acme")
+    assert (first["time"], first["level"], first["tenant_id"]) == (
+        "2024-01-23T10:15:30.123Z",
+        "warn",
+        "tenant_acme",
+    )
     assert first["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert first["fields"]["loki"]["metadata"] == {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
     assert (second["message"], second["fields"]["items"]) == ("cart snapshot", 3)

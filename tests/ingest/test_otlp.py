@@ -69,7 +69,9 @@ def test_sdk_exporter_delivers_records_with_resource(shipper_server: ShipperServ
     assert fields["order_id"] == "A-1009" and fields["http"]["status_code"] == 502
     assert fields["otel"]["resource"]["deployment"]["environment"] == "production"
     assert fields["kubernetes"]["container_name"] == "qualisys-api"
-    records = insights(server, 'filter kubernetes.container_name = "qualisys-api" | stats count() as n', [group])
+    records = insights(
+        server, 'filter kubernetes.container_name = "qualisys-api" | stats count() as n', [group]
+    )
     assert records == [{"n": "2"}]
 
 
@@ -115,7 +117,9 @@ def test_json_body_with_hex_ids(shipper_server: ShipperServer) -> None:
         ]
     }
     with server.client() as http:
-        response = http.post("/v1/logs", content=orjson.dumps(body), headers={"content-type": "application/json"})
+        response = http.post(
+            "/v1/logs", content=orjson.dumps(body), headers={"content-type": "application/json"}
+        )
     assert (response.status_code, response.json()) == (200, {})
     first, second = search(server, service, want=2)
     assert (first["time"], first["level"], first["trace_id"], first["span_id"]) == (
@@ -124,7 +128,9 @@ def test_json_body_with_hex_ids(shipper_server: ShipperServer) -> None:
         "4bf92f3577b34da6a3ce929d0e0e4736",
         "00f067aa0ba902b7",
     )
-    assert first["fields"]["otel"]["trace_flags"] == 1 and first["fields"]["otel"]["scope"] == {"name": "checkout"}
+    assert first["fields"]["otel"]["trace_flags"] == 1 and first["fields"]["otel"]["scope"] == {
+        "name": "checkout"
+    }
     assert (second["message"], second["level"], second["trace_id"]) == ("structured", "info", None)
     assert second["fields"]["cart"] == 3
 
@@ -133,7 +139,9 @@ def test_bad_bodies_get_client_errors_and_server_stays_up(shipper_server: Shippe
     """Malformed protobuf is 400, an unknown type 415, a gzip bomb 413; never 500."""
     server = shipper_server.server
     with server.client() as http:
-        bad = http.post("/v1/logs", content=b"\x0a\xff\xff\xff\x0f", headers={"content-type": "application/x-protobuf"})
+        bad = http.post(
+            "/v1/logs", content=b"\x0a\xff\xff\xff\x0f", headers={"content-type": "application/x-protobuf"}
+        )
         assert bad.status_code == 400
         assert http.post("/v1/logs", content=b"x", headers={"content-type": "text/plain"}).status_code == 415
         bomb = gzip.compress(b"\x00" * (70 << 20))
