@@ -161,7 +161,7 @@ def test_key_that_may_not_write_the_group_is_refused(shipper_server: ShipperServ
     es = Elasticsearch(
         f"{shipper_server.url}/es", basic_auth=(key["access_key_id"], key["secret_access_key"])
     )
-    with es, pytest.raises(Exception, match="403|security_exception|AuthorizationException"):
+    with es, pytest.raises(Exception, match=r"403|security_exception|AuthorizationException"):
         helpers.bulk(es, [{"_index": "forbidden", "_source": {"message": "x"}}])
 
 

@@ -72,7 +72,8 @@ def test_compressed_packed_forward_is_acked_after_commit(shipper_server: Shipper
         for n, record in enumerate(
             [
                 {
-                    "log": '2024-01-23T10:15:30.1Z stdout F I0123 10:15:30.123456       1 proxier.go:812] "SyncProxyRules complete"',
+                    "log": "2024-01-23T10:15:30.1Z stdout F "
+                    'I0123 10:15:30.123456       1 proxier.go:812] "SyncProxyRules complete"',
                     "kubernetes": {
                         "namespace_name": "kube-system",
                         "pod_name": "kube-proxy-x",
@@ -105,7 +106,8 @@ def test_forward_mode_with_pod_file_tag_and_multiline_parts(shipper_server: Ship
         [
             1706004930,
             {
-                "log": '2024-01-23T10:15:32.000000001Z stdout P {"level":"info","msg":"cart snapshot","items":[{"sku":"A1"},'
+                "log": "2024-01-23T10:15:32.000000001Z stdout P "
+                '{"level":"info","msg":"cart snapshot","items":[{"sku":"A1"},'
             },
         ],
         [1706004930, {"log": '2024-01-23T10:15:32.000000002Z stdout F {"sku":"Z9"}]}'}],

@@ -34,8 +34,45 @@ def test_util_linux_logger_udp_and_tcp(shipper_server: ShipperServer) -> None:
     assert _LOGGER is not None
     marker = unique_group("m").strip("/").replace("/", "")
     port = str(shipper_server.syslog_port)
-    subprocess.run([_LOGGER, "-n", "127.0.0.1", "-P", port, "-d", "--rfc3164", "-p", "auth.err", "-t", "sshd", f"udp {marker}"], check=True)  # fmt: skip
-    subprocess.run([_LOGGER, "-n", "127.0.0.1", "-P", port, "-T", "--octet-count", "--rfc5424", "-p", "user.warning", "-t", "checkout", "--sd-id", "ctx@32473", "--sd-param", 'env="prod"', f"tcp {marker}"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            _LOGGER,
+            "-n",
+            "127.0.0.1",
+            "-P",
+            port,
+            "-d",
+            "--rfc3164",
+            "-p",
+            "auth.err",
+            "-t",
+            "sshd",
+            f"udp {marker}",
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            _LOGGER,
+            "-n",
+            "127.0.0.1",
+            "-P",
+            port,
+            "-T",
+            "--octet-count",
+            "--rfc5424",
+            "-p",
+            "user.warning",
+            "-t",
+            "checkout",
+            "--sd-id",
+            "ctx@32473",
+            "--sd-param",
+            'env="prod"',
+            f"tcp {marker}",
+        ],
+        check=True,
+    )
     events = {str(e["message"]).split()[0]: e for e in _syslog_events(shipper_server, marker, 2)}
     udp, tcp = events["udp"], events["tcp"]
     assert (udp["level"], udp["service"]) == ("error", "sshd")
