@@ -36,6 +36,8 @@ _CONTAINER_FILE = re.compile(
 _CRI = re.compile(r"^(\S+) (stdout|stderr) ([^ ]*) ?(.*)$", re.DOTALL)
 _EVENT_TYPES = {"Warning": "warn", "Normal": "info", "Error": "error"}
 _DOCKER_KEYS = frozenset({"log", "stream", "time", "attrs"})
+# Metadata the protocol decoders add before these rules run.
+_PROTOCOL_KEYS = frozenset({"fluent", "es", "kubernetes"})
 _JOURNALD_MARKERS = ("_SYSTEMD_UNIT", "__REALTIME_TIMESTAMP", "_TRANSPORT")
 
 
@@ -131,7 +133,7 @@ def prepare(record: dict[str, Any], source: str | None = None) -> Hints:
                     hints.timestamp_ms = ms
         elif log[-1] == "\n" and key == "log":
             record["log"] = log = log[:-2] if log.endswith("\r\n") else log[:-1]
-        elif key == "log" and _DOCKER_KEYS.issuperset(record):
+        elif key == "log" and _DOCKER_KEYS.issuperset(k for k in record if k not in _PROTOCOL_KEYS):
             hints.partial = True  # Docker json-file: a piece of a line longer than 16 KiB
         tag = record.get("logtag", record.get("_p"))
         if tag == "P":

@@ -17,7 +17,7 @@ from .access import RawRoute
 from .errors import install_error_handlers
 from .listeners import start_listeners
 from .responses import JSONResponse
-from .routes import api_v1, es_bulk, health, ingest, loki, otlp, queries
+from .routes import api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries
 from .services import Services
 from .settings import Settings
 
@@ -89,7 +89,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.router.routes.append(ingest.ingest)
-    app.router.routes.extend([*es_bulk.ROUTES, *otlp.ROUTES, *loki.ROUTES])
+    app.router.routes.extend([*es_bulk.ROUTES, *otlp.ROUTES, *loki.ROUTES, *fluentbit.ROUTES])
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(queries.router)
