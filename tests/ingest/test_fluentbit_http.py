@@ -130,3 +130,36 @@ def test_unreadable_body_is_400(shipper_server: ShipperServer) -> None:
             "/api/v1/fluentbit/bad", content=b"{nope", headers={"content-type": "application/json"}
         )
     assert response.status_code == 400
+
+
+def test_stack_traces_become_one_event_each(shipper_server: ShipperServer) -> None:
+    """A Python traceback, a Java stack trace and a Go panic, line by line, give one event each."""
+    group = unique_group("/traces")
+    text = """GET /cart 200
+Traceback (most recent call last):
+  File "/app/pay.py", line 42, in charge
+    resp = client.post(url, json=body)
+requests.exceptions.ReadTimeout: Read timed out.
+java.lang.IllegalStateException: cart is locked
+	at com.acme.cart.CartService.add(CartService.java:88)
+Caused by: java.sql.SQLTimeoutException: lock wait timeout
+	... 23 more
+panic: runtime error: index out of range [3] with length 3
+
+goroutine 1 [running]:
+main.main()
+	/src/main.go:20 +0x1d
+exit status 2"""
+    body = b"\n".join(
+        orjson.dumps({"log": line + "\n", "stream": "stderr", "time": f"2024-01-23T10:15:31.{n:03d}Z"})
+        for n, line in enumerate(text.split("\n"))
+    )
+    _post(shipper_server, group, body, "application/x-ndjson")
+    events = search(shipper_server.server, group, want=5)
+    assert [(e["message"].split("\n")[0], e["message"].count("\n"), e["level"]) for e in events] == [
+        ("GET /cart 200", 0, None),
+        ("Traceback (most recent call last):", 3, "error"),
+        ("java.lang.IllegalStateException: cart is locked", 3, "error"),
+        ("panic: runtime error: index out of range [3] with length 3", 4, "fatal"),
+        ("exit status 2", 0, None),
+    ]

@@ -140,7 +140,7 @@ class ForwardDecoder:
         if option.get("fluent_signal", 0) not in (0, None):
             return chunk if isinstance(chunk, str) else None
         route = self._router.route if self._router.has_rules("forward") else None
-        joiner = kubernetes.PartialJoiner()
+        joiner = kubernetes.LineJoiner()
         for entry in entries:
             self._number += 1
             if not isinstance(entry, list | tuple) or len(entry) < 2 or not isinstance(entry[1], dict):
@@ -159,9 +159,10 @@ class ForwardDecoder:
                 fluent["metadata"] = metadata
             record.setdefault("fluent", fluent)
             hints = kubernetes.prepare(record, tag)
-            joined = joiner.feed((tag, record.get("stream")), self._number, record, hints)
-            if joined is not None:
-                self._add(joined, tag, timestamp, route)
+            if hints.timestamp_ms is None:
+                hints.timestamp_ms = timestamp
+            for done in joiner.feed((tag, record.get("stream")), self._number, record, hints):
+                self._add(done, tag, now_ms, route)
         for pending in joiner.drain():
             self._add(pending, tag, now_ms, route)
         return chunk if isinstance(chunk, str) else None

@@ -73,7 +73,7 @@ class FluentBitDecoder:
         else:
             entries = [(record, None) for record in _json_records(body)]
         route = self._router.route if self._router.has_rules("fluentbit") else None
-        joiner = kubernetes.PartialJoiner()
+        joiner = kubernetes.LineJoiner()
         for number, (record, time_ms) in enumerate(entries, start=1):
             if type(record) is not dict:
                 rejections.append(Rejection(number, "record is not a JSON object"))
@@ -86,9 +86,8 @@ class FluentBitDecoder:
             hints = kubernetes.prepare(record, tag)
             if time_ms is not None and hints.timestamp_ms is None:
                 hints.timestamp_ms = time_ms
-            joined = joiner.feed((group, record.get("stream")), number, record, hints)
-            if joined is not None:
-                self._add(columns, joined, group, now_ms, route)
+            for done in joiner.feed((group, record.get("stream")), number, record, hints):
+                self._add(columns, done, group, now_ms, route)
         for pending in joiner.drain():
             self._add(columns, pending, group, now_ms, route)
         return columns.build(rejections)

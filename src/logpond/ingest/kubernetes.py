@@ -25,9 +25,10 @@ import orjson
 
 from logpond.model.timestamps import parse_timestamp
 
+from .multiline import MultilineJoiner
 from .records import KUBERNETES_KEY, lookup, sniff_level
 
-__all__ = ["Hints", "PartialJoiner", "parse_cri", "pod_from_path", "prepare"]
+__all__ = ["Hints", "LineJoiner", "PartialJoiner", "parse_cri", "pod_from_path", "prepare"]
 
 _CONTAINER_FILE = re.compile(
     r"(?P<pod_name>[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*)"
@@ -199,12 +200,53 @@ class PartialJoiner:
             _lift_json(first, text_key, text)
         return first_line, first, first_hints
 
-    def drain(self) -> list[tuple[int, dict[str, Any], Hints]]:
-        """Records still waiting for their last piece, joined as far as they got."""
+    def drain(self) -> list[tuple[tuple[str, Any], tuple[int, dict[str, Any], Hints]]]:
+        """Records still waiting for their last piece, joined as far as they got, by stream."""
         out = []
-        for first_line, first, hints, parts in self._open.values():
+        for stream, (first_line, first, hints, parts) in self._open.items():
             key = "log" if "log" in first else "message"
             first[key] = "".join(parts)
-            out.append((first_line, first, hints))
+            out.append((stream, (first_line, first, hints)))
         self._open.clear()
         return out
+
+
+class LineJoiner:
+    """Partial container lines joined first (:class:`PartialJoiner`), then stack traces
+    (:class:`~logpond.ingest.multiline.MultilineJoiner`), per stream of one request."""
+
+    __slots__ = ("_multiline", "_partial")
+
+    def __init__(self) -> None:
+        self._partial = PartialJoiner()
+        self._multiline = MultilineJoiner()
+
+    def feed(
+        self, stream: tuple[str, Any], line: int, record: dict[str, Any], hints: Hints
+    ) -> list[tuple[int, dict[str, Any], Hints]]:
+        """The records to store now, in order."""
+        joined = self._partial.feed(stream, line, record, hints)
+        return [] if joined is None else self._traces(stream, joined)
+
+    def drain(self) -> list[tuple[int, dict[str, Any], Hints]]:
+        """Everything still open at the end of the request."""
+        out = []
+        for stream, item in self._partial.drain():
+            out.extend(self._traces(stream, item))
+        for item, level in self._multiline.drain():
+            out.append(self._leveled(item, level))
+        return out
+
+    def _traces(
+        self, stream: tuple[str, Any], item: tuple[int, dict[str, Any], Hints]
+    ) -> list[tuple[int, dict[str, Any], Hints]]:
+        record = item[1]
+        key = "log" if "log" in record else "message"
+        return [self._leveled(done, level) for done, level in self._multiline.feed(stream, item, record, key)]
+
+    @staticmethod
+    def _leveled(item: Any, level: str | None) -> tuple[int, dict[str, Any], Hints]:
+        if level is not None and item[2].level is None and "level" not in item[1]:
+            item[2].level = level
+        result: tuple[int, dict[str, Any], Hints] = item
+        return result
