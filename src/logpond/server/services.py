@@ -55,6 +55,7 @@ class Services:
                 memory_limit=settings.storage.memory_limit,
                 threads=settings.storage.threads,
                 checkpoint_threshold=settings.storage.checkpoint_threshold,
+                writer_max_pending_bytes=settings.storage.writer_max_pending_bytes,
             ),
             clock,
         )

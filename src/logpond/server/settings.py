@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from logpond.model.errors import InvalidParameterError, LogpondError
-from logpond.model.limits import MAX_INGEST_BODY_BYTES, MAX_SYSLOG_MESSAGE_BYTES
+from logpond.model.limits import MAX_INGEST_BODY_BYTES, MAX_SYSLOG_MESSAGE_BYTES, WRITER_MAX_PENDING_BYTES
 from logpond.model.names import LogGroupName, validate_tags
 from logpond.model.retention import parse_retention_days
 from logpond.query import parse_query
@@ -48,6 +48,8 @@ class StorageConfig(_Strict):
     threads: int | None = Field(None, ge=1)
     checkpoint_threshold: str = DEFAULT_CHECKPOINT_THRESHOLD
     retention_sweep_seconds: int = Field(3600, ge=1)
+    # Batches waiting for the writer, in bytes, before ingest answers 503 (backpressure).
+    writer_max_pending_bytes: int = Field(WRITER_MAX_PENDING_BYTES, ge=1 << 16)
 
 
 class AuthConfig(_Strict):
