@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
+import ssl
 import struct
 import time
 from pathlib import Path
@@ -191,5 +192,36 @@ def test_shared_key_handshake(tmp_path: Path) -> None:
                     unpacker.feed(sock.recv(4096))
                     assert next(unpacker) == {"ack": "k"}
         assert search(shipper.server, "secured")[0]["message"] == "after handshake"
+    finally:
+        shipper.server.kill()
+
+
+def test_udp_heartbeat_is_answered(shipper_server: ShipperServer) -> None:
+    """A datagram to the forward port gets the one-byte heartbeat answer."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.settimeout(10)
+        udp.sendto(b"\x00", ("127.0.0.1", shipper_server.forward_port))
+        assert udp.recvfrom(16)[0] == b"\x00"
+
+
+def test_tls_with_handshake_and_ack(tmp_path: Path) -> None:
+    """Forward over TLS: the same messages and acks inside a TLS session."""
+    from ..api.test_tls import self_signed  # noqa: PLC0415
+
+    cert, key = self_signed(tmp_path)
+    config = tmp_path / "tls.yaml"
+    config.write_text(f"forward:\n  tls_cert: {cert}\n  tls_key: {key}\n")
+    shipper = start_shipper_server(tmp_path / "data", "--config", str(config))
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        with (
+            socket.create_connection(("127.0.0.1", shipper.forward_port), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+        ):
+            sock.sendall(msgpack.packb(["tls.app", 1706004930, {"message": "over tls"}, {"chunk": "t1"}]))
+            unpacker = msgpack.Unpacker(raw=False)
+            unpacker.feed(sock.recv(4096))
+            assert next(unpacker) == {"ack": "t1"}
+        assert search(shipper.server, "tls.app")[0]["message"] == "over tls"
     finally:
         shipper.server.kill()

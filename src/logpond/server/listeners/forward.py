@@ -42,12 +42,16 @@ _READ_BYTES = 1 << 20
 
 
 class _Heartbeat(asyncio.DatagramProtocol):
+    """Answers every datagram with one zero byte (Fluentd's UDP heartbeat)."""
+
+    transport: Any = None
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        assert isinstance(self.transport, asyncio.DatagramTransport)
-        self.transport.sendto(b"\x00", addr)
+        if self.transport is not None:
+            self.transport.sendto(b"\x00", addr)
 
 
 class ForwardListener:
