@@ -1,4 +1,4 @@
-"""Reading a credential from a request's headers: Bearer ``id:secret`` or HTTP Basic."""
+"""Reading a credential from request headers: Bearer ``id:secret``, Basic, ApiKey, X-API-Key."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def authenticate_headers(
 ) -> Principal:
     """The principal a request speaks for; ``anonymous`` (if configured) when it sends none."""
     value = headers.get("authorization", "")
+    if not value and headers.get("x-api-key"):
+        # Shippers that can only set a header value (OpenTelemetry exporters, Grafana agents).
+        return keyring.authenticate(*_split(headers["x-api-key"].strip()))
     if not value:
         if anonymous is not None:
             return anonymous
@@ -35,7 +38,8 @@ def authenticate_headers(
     rest = rest.strip()
     if scheme == "bearer":
         return keyring.authenticate(*_split(rest))
-    if scheme == "basic":
+    if scheme in ("basic", "apikey"):
+        # ApiKey is Elasticsearch's form: base64 of <id>:<key>, as Basic carries <user>:<pass>.
         try:
             decoded = base64.b64decode(rest, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):

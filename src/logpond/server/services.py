@@ -4,10 +4,11 @@ lifespan and passed to routes through ``app.state``; nothing lives at module lev
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from logpond.auth.keys import Credentials, Keyring, SecretBox
 from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
+from logpond.ingest.routing import Router, RouteRule
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
 from logpond.pipeline.redaction import RedactionStage
@@ -39,6 +40,8 @@ class Services:
     anonymous: Principal | None
     root: Credentials
     root_generated: bool
+    # Group and stream rules of the shipper protocols (ES, OTLP, Loki, forward, syslog).
+    router: Router = field(default_factory=Router)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> Services:
@@ -52,6 +55,7 @@ class Services:
                 memory_limit=settings.storage.memory_limit,
                 threads=settings.storage.threads,
                 checkpoint_threshold=settings.storage.checkpoint_threshold,
+                writer_max_pending_bytes=settings.storage.writer_max_pending_bytes,
             ),
             clock,
         )
@@ -95,9 +99,11 @@ class Services:
             timeout_seconds=settings.queries.timeout_seconds,
             keep_seconds=settings.queries.keep_seconds,
         )
-        return cls(
+        services = cls(
             settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated
         )
+        services.router = Router([RouteRule.build(**rule.model_dump()) for rule in settings.ingest.routes])
+        return services
 
     def flush_findings(self) -> None:
         """Store the PII findings counted since the last flush."""

@@ -68,6 +68,7 @@ def open_duckdb_store(options: StoreOptions, clock: Clock) -> DuckDBStore:
             memory_limit=options.memory_limit,
             threads=options.threads,
             checkpoint_threshold=options.checkpoint_threshold,
+            writer_max_pending_bytes=options.writer_max_pending_bytes,
         ),
         clock=clock,
     )
@@ -89,7 +90,7 @@ class DuckDBStore:
         self.catalog = Catalog.load(self._con)
         recover_statistics(self._con, self.catalog, self.catalog.next_seq)
         self._committer = EventCommitter(self._con, self.catalog, self.clock)
-        self.writer = GroupCommitWriter(self._committer)
+        self.writer = GroupCommitWriter(self._committer, max_pending_bytes=settings.writer_max_pending_bytes)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
