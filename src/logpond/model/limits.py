@@ -40,3 +40,6 @@ WRITER_MAX_PENDING_BYTES = 256 * MIB
 
 # Length of a substring filter in a native search.
 MAX_SEARCH_TEXT_CHARS = 1024
+
+# Metric filters on one log group (CloudWatch's quota).
+MAX_METRIC_FILTERS_PER_GROUP = 100
