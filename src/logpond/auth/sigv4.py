@@ -39,8 +39,8 @@ __all__ = [
     "MAX_CLOCK_SKEW_MS",
     "IncompleteSignatureError",
     "InvalidSignatureError",
-    "SignedRequest",
     "SigV4Scope",
+    "SignedRequest",
     "is_sigv4",
     "sign",
     "verify",
@@ -111,8 +111,7 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str, list[str], str
     match = _CREDENTIAL_RE.match(parts["Credential"])
     if match is None:
         raise IncompleteSignatureError(
-            "Credential should be scoped to a valid region, service and date: "
-            f"'{parts['Credential'][:200]}'"
+            f"Credential should be scoped to a valid region, service and date: '{parts['Credential'][:200]}'"
         )
     key_id, day, region, service = match.groups()
     signed = parts["SignedHeaders"].split(";")
@@ -182,9 +181,7 @@ def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
 
 def _signature(secret: str, amz_date: str, scope: str, canonical: str) -> str:
     day, region, service, _ = scope.split("/")
-    string_to_sign = "\n".join(
-        [ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
+    string_to_sign = "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
     return hmac.new(
         _signing_key(secret, day, region, service), string_to_sign.encode(), hashlib.sha256
     ).hexdigest()
@@ -235,7 +232,7 @@ def verify(
         )
     body_hash = hashlib.sha256(request.body).hexdigest()
     declared = headers.get("x-amz-content-sha256")
-    if declared is not None and declared != UNSIGNED_PAYLOAD and declared != body_hash:
+    if declared is not None and declared not in (UNSIGNED_PAYLOAD, body_hash):
         raise InvalidSignatureError(
             "The provided 'x-amz-content-sha256' header does not match what was computed."
         )

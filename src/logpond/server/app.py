@@ -17,6 +17,7 @@ from .access import RawRoute
 from .errors import install_error_handlers
 from .responses import JSONResponse
 from .routes import api_v1, health, ingest, queries
+from .routes.cloudwatch import cloudwatch_route
 from .services import Services
 from .settings import Settings
 
@@ -80,6 +81,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.router.routes.append(ingest.ingest)
+    app.router.routes.append(cloudwatch_route)
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(queries.router)

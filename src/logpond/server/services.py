@@ -4,12 +4,13 @@ lifespan and passed to routes through ``app.state``; nothing lives at module lev
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from logpond.auth.keys import Credentials, Keyring, SecretBox
 from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
+from logpond.pipeline.live_tail import LiveTail
 from logpond.pipeline.redaction import RedactionStage
 from logpond.pipeline.run import IngestPipeline
 from logpond.query.jobs import QueryJobs
@@ -39,6 +40,12 @@ class Services:
     anonymous: Principal | None
     root: Credentials
     root_generated: bool
+    live_tail: LiveTail = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Live tail follows every committed batch (CloudWatch StartLiveTail sessions).
+        self.live_tail = LiveTail(self.clock)
+        self.pipeline.hooks.append(self.live_tail)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> Services:

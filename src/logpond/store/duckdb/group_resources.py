@@ -35,7 +35,16 @@ from .sql import Params
 
 __all__ = ["GroupResources"]
 
-_EVENT_COLUMNS = ("seq", "group_name", "stream_name", "ts", "ingest_ts", "message", *PROMOTED_COLUMNS, "fields")
+_EVENT_COLUMNS = (
+    "seq",
+    "group_name",
+    "stream_name",
+    "ts",
+    "ingest_ts",
+    "message",
+    *PROMOTED_COLUMNS,
+    "fields",
+)
 
 
 class GroupResources:
@@ -66,10 +75,12 @@ class GroupResources:
     def put_metric_filter(self, metric_filter: MetricFilter) -> MetricFilter:
         def put() -> MetricFilter:
             row = self._live_group(metric_filter.group)
-            existing = self.reader().execute(
-                "SELECT name, created_ms FROM metric_filters WHERE group_id = ?", [row.id]
-            ).fetchall()
-            names = {name: created for name, created in existing}
+            existing = (
+                self.reader()
+                .execute("SELECT name, created_ms FROM metric_filters WHERE group_id = ?", [row.id])
+                .fetchall()
+            )
+            names = dict(existing)
             if metric_filter.name not in names and len(names) >= MAX_METRIC_FILTERS_PER_GROUP:
                 raise LimitExceededError(
                     "Resource limit exceeded.", log_group=row.name, limit=MAX_METRIC_FILTERS_PER_GROUP
@@ -99,9 +110,13 @@ class GroupResources:
         if group is not None:
             wanted = self._live_group(group).id
             names = {wanted: names[wanted]}
-        rows = self.reader().execute(
-            "SELECT group_id, name, pattern, transformations, options, created_ms FROM metric_filters"
-        ).fetchall()
+        rows = (
+            self.reader()
+            .execute(
+                "SELECT group_id, name, pattern, transformations, options, created_ms FROM metric_filters"
+            )
+            .fetchall()
+        )
         filters = [
             MetricFilter(names[gid], name, pattern, orjson.loads(tr), created, orjson.loads(opts))
             for gid, name, pattern, tr, opts, created in rows
@@ -113,9 +128,13 @@ class GroupResources:
     def delete_metric_filter(self, group: str, name: str) -> None:
         def delete() -> None:
             row = self._live_group(group)
-            found = self.reader().execute(
-                "SELECT count(*) FROM metric_filters WHERE group_id = ? AND name = ?", [row.id, name]
-            ).fetchone()
+            found = (
+                self.reader()
+                .execute(
+                    "SELECT count(*) FROM metric_filters WHERE group_id = ? AND name = ?", [row.id, name]
+                )
+                .fetchone()
+            )
             if not found or not found[0]:
                 raise ResourceNotFoundError("The specified metric filter does not exist.", filter=name)
             self._transaction(("DELETE FROM metric_filters WHERE group_id = ? AND name = ?", [row.id, name]))
@@ -125,9 +144,11 @@ class GroupResources:
     def metric_filter_counts(self) -> dict[str, int]:
         with self.catalog.lock:
             names = {gid: row.name for gid, row in self.catalog.groups.items() if row.deleted_ms is None}
-        rows = self.reader().execute(
-            "SELECT group_id, count(*) FROM metric_filters GROUP BY group_id"
-        ).fetchall()
+        rows = (
+            self.reader()
+            .execute("SELECT group_id, count(*) FROM metric_filters GROUP BY group_id")
+            .fetchall()
+        )
         return {names[gid]: int(count) for gid, count in rows if gid in names}
 
     # Data protection policies
@@ -146,9 +167,11 @@ class GroupResources:
 
     def get_data_protection_policy(self, group: str) -> DataProtectionPolicy | None:
         row = self._live_group(group)
-        found = self.reader().execute(
-            "SELECT document, updated_ms FROM data_protection_policies WHERE group_id = ?", [row.id]
-        ).fetchone()
+        found = (
+            self.reader()
+            .execute("SELECT document, updated_ms FROM data_protection_policies WHERE group_id = ?", [row.id])
+            .fetchone()
+        )
         return None if found is None else DataProtectionPolicy(row.name, found[0], int(found[1]))
 
     def delete_data_protection_policy(self, group: str) -> None:
@@ -198,9 +221,9 @@ class GroupResources:
                 )
             )
         desc = request.descending
-        select = select.order_by(
-            exp.Ordered(this=ts, desc=desc), exp.Ordered(this=seq, desc=desc)
-        ).limit(request.limit + 1)
+        select = select.order_by(exp.Ordered(this=ts, desc=desc), exp.Ordered(this=seq, desc=desc)).limit(
+            request.limit + 1
+        )
         rendered = with_params(dialect.render(dialect.finish(select), ctx.params), params.values)
         rows = self.reader().execute(rendered.sql, rendered.params).fetchall()
         events = [StoredEvent(*row[:6], *row[6:]) for row in rows[: request.limit]]

@@ -614,9 +614,7 @@ class DuckDBStore(GroupResources):
                 ("UPDATE query_definitions SET name = ?, query = ?, log_groups = ?, updated_ms = ?, "
                  "parameters = ? WHERE id = ?", [name, query, groups, now, encoded, definition_id]),
             )  # fmt: skip
-            return QueryDefinition(
-                definition_id, name, query, list(log_groups), old.created_ms, now, params
-            )
+            return QueryDefinition(definition_id, name, query, list(log_groups), old.created_ms, now, params)
 
         return self.writer.call(put)
 
