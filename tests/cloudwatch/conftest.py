@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -56,12 +55,12 @@ def logs(logpond_server: LiveServer) -> Any:
 
 
 @pytest.fixture
-def group(logs: Any) -> Iterator[str]:
+def group(logs: Any) -> str:
     """A fresh log group with one stream ``s1``."""
     name = unique_group("/cw")
     logs.create_log_group(logGroupName=name)
     logs.create_log_stream(logGroupName=name, logStreamName="s1")
-    yield name
+    return name
 
 
 def now_ms() -> int:

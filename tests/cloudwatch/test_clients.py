@@ -81,7 +81,7 @@ def test_watchtower_logging_handler(logpond_server: LiveServer) -> None:
         log_group_name=group,
         log_stream_name="worker-1",
         boto3_client=client,
-        send_interval=0.2,
+        send_interval=1,
         log_group_retention_days=30,
         create_log_group=True,
     )
@@ -93,7 +93,7 @@ def test_watchtower_logging_handler(logpond_server: LiveServer) -> None:
         logger.info("job started")
         logger.error({"level": "error", "message": "job failed", "trace_id": "abc-123"})
     finally:
-        handler.close()
+        handler.close()  # type: ignore[no-untyped-call]
         logger.removeHandler(handler)
     got = client.get_log_events(logGroupName=group, logStreamName="worker-1", startFromHead=True)
     messages = [e["message"] for e in got["events"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -183,7 +184,7 @@ def test_shipper_policy_can_ship_but_cannot_read(logpond_server: LiveServer) -> 
         g["logGroupName"] for g in shipper.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
     ] == [group]
     assert shipper.describe_log_streams(logGroupName=group)["logStreams"][0]["logStreamName"] == "pod-1"
-    reads = [
+    reads: list[Callable[[], Any]] = [
         lambda: shipper.get_log_events(logGroupName=group, logStreamName="pod-1"),
         lambda: shipper.filter_log_events(logGroupName=group),
         lambda: shipper.start_query(

@@ -118,7 +118,10 @@ def test_query_errors(logs: Any, group: str) -> None:
 def test_saved_queries(logs: Any) -> None:
     """Query definitions are created, listed by prefix, replaced whole and deleted."""
     prefix = "story-" + unique_group("x").split("/")[-1]
-    text = 'fields @timestamp, @message, trace_id, tenant_id | filter level = "error" | sort @timestamp desc | limit 100'
+    text = (
+        'fields @timestamp, @message, trace_id, tenant_id | filter level = "error" '
+        "| sort @timestamp desc | limit 100"
+    )
     created = logs.put_query_definition(
         name=f"{prefix}/errors", queryString=text, logGroupNames=["/qualisys/a"]
     )

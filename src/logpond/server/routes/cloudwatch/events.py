@@ -59,7 +59,7 @@ async def put_log_events(call: Call) -> dict[str, Any]:
     call.access.group(group_name)
     svc = call.svc
     group = call.existing_group(group_name)
-    await in_thread(svc.store.get_stream, group_name, stream_name)
+    call.existing_stream(group_name, stream_name)
     batch = decode_put_log_events(
         call.body.get("logEvents"),
         log_group=group_name,
@@ -90,7 +90,7 @@ async def get_log_events(call: Call) -> dict[str, Any]:
     call.boolean("unmask")
     call.access.group(group)
     call.existing_group(group)
-    await in_thread(call.svc.store.get_stream, group, stream)
+    call.existing_stream(group, stream)
     cursor: tuple[str, int, int] | None = None
     if token is not None:
         match = _TOKEN_RE.fullmatch(token)
@@ -122,10 +122,9 @@ async def get_log_events(call: Call) -> dict[str, Any]:
         forward, backward = f"f/{last.timestamp}/{last.seq}", f"b/{first.timestamp}/{first.seq}"
     elif cursor is not None:
         # The end in this direction: hand the caller's token back, so it knows to stop.
+        assert token is not None
         forward = token if cursor[0] == "f" else f"f/{cursor[1]}/{cursor[2]}"
         backward = token if cursor[0] == "b" else f"b/{cursor[1]}/{cursor[2]}"
-        assert forward is not None
-        assert backward is not None
     else:
         forward, backward = "f/-1/-1", "b/-1/-1"
     return {"events": events, "nextForwardToken": forward, "nextBackwardToken": backward}

@@ -158,8 +158,8 @@ async def describe_log_groups(call: Call) -> dict[str, Any]:
             found = [
                 g for n in names if (g := store.find_group(n)) is not None and (after is None or n > after)
             ]
-            chosen = [g for g in found if matches(g)]
-            return chosen[:limit], len(chosen) > limit
+            named = [g for g in found if matches(g)]
+            return named[:limit], len(named) > limit
         chosen: list[LogGroup] = []
         token = store_token(after) if after is not None else None
         while True:

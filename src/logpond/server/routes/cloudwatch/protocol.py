@@ -259,6 +259,13 @@ class Call:
             raise ResourceNotFoundError("The specified log group does not exist.")
         return group
 
+    def existing_stream(self, group: str, stream: str) -> None:
+        """Raise CloudWatch's not-found error unless the stream exists (an in-memory lookup)."""
+        try:
+            self.svc.store.get_stream(group, stream)
+        except ResourceNotFoundError:
+            raise ResourceNotFoundError("The specified log stream does not exist.") from None
+
     def group_arn(self, name: str) -> str:
         return self.access.arns.group(name)
 
