@@ -287,7 +287,9 @@ class ColumnAnd:
     items: tuple[ColumnCondition, ...]
 
     def render(self) -> str:
-        return " && ".join(f"({i.render()})" if isinstance(i, ColumnOr) else i.render() for i in self.items)
+        return " && ".join(
+            f"({i.render()})" if isinstance(i, ColumnOr) else i.render() for i in self.items
+        )
 
 
 @dataclass(frozen=True)
@@ -371,7 +373,9 @@ FIELD_REGEX = r'(?:"[^"]*"\S*|"[^"]*$|\[[^\]]*\]\S*|\[[^\]]*$|[^\s"\[]\S*)'
 
 def strip_field(text: str) -> str:
     """A field's value: without the quotes or brackets around it."""
-    if len(text) >= 2 and ((text[0] == '"' and text[-1] == '"') or (text[0] == "[" and text[-1] == "]")):
+    if len(text) >= 2 and (
+        (text[0] == '"' and text[-1] == '"') or (text[0] == "[" and text[-1] == "]")
+    ):
         return text[1:-1]
     return text
 
