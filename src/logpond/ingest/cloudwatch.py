@@ -48,6 +48,7 @@ __all__ = [
     "PutLogEventsBatch",
     "Rejected",
     "decode_put_log_events",
+    "validation_error",
 ]
 
 # CloudWatch's PutLogEvents quotas.
@@ -63,10 +64,11 @@ _PROMOTED = (TRACE_ID_KEYS, SPAN_ID_KEYS, TENANT_ID_KEYS, SERVICE_KEYS)
 _SCALARS = (str, int, float)
 
 
-def _validation(value: object, where: str, constraint: str) -> InvalidParameterError:
+def validation_error(value: object, where: str, constraint: str) -> InvalidParameterError:
+    """CloudWatch's message for one failed constraint of a request member."""
     text = str(value)
-    if len(text) > 200:
-        text = text[:200] + "..."
+    if len(text) > 256:
+        text = text[:256] + "..."
     return InvalidParameterError(
         f"1 validation error detected: Value '{text}' at '{where}' failed to satisfy constraint: "
         f"Member must {constraint}"
@@ -131,12 +133,12 @@ def decode_put_log_events(
 ) -> PutLogEventsBatch:
     """Check a PutLogEvents ``logEvents`` list and build the batch of accepted events."""
     if not isinstance(events, list):
-        raise _validation(events, "logEvents", "not be null")
+        raise validation_error(events, "logEvents", "not be null")
     count = len(events)
     if count < 1:
-        raise _validation("[]", "logEvents", "have length greater than or equal to 1")
+        raise validation_error("[]", "logEvents", "have length greater than or equal to 1")
     if count > MAX_BATCH_EVENTS:
-        raise _validation(
+        raise validation_error(
             f"[{count} events]", "logEvents", f"have length less than or equal to {MAX_BATCH_EVENTS}"
         )
     timestamps: list[int] = []
@@ -145,17 +147,17 @@ def decode_put_log_events(
     previous = -1
     for index, event in enumerate(events):
         if type(event) is not dict:
-            raise _validation(event, f"logEvents.{index + 1}.member", "be an object")
+            raise validation_error(event, f"logEvents.{index + 1}.member", "be an object")
         timestamp = event.get("timestamp")
         message = event.get("message")
         if type(timestamp) is not int or timestamp < 0:
-            raise _validation(
+            raise validation_error(
                 timestamp, f"logEvents.{index + 1}.member.timestamp", "be a number of milliseconds"
             )
         if type(message) is not str:
-            raise _validation(message, f"logEvents.{index + 1}.member.message", "not be null")
+            raise validation_error(message, f"logEvents.{index + 1}.member.message", "not be null")
         if not message:
-            raise _validation(
+            raise validation_error(
                 message, f"logEvents.{index + 1}.member.message", "have length greater than or equal to 1"
             )
         size = (len(message) if message.isascii() else len(message.encode())) + EVENT_OVERHEAD_BYTES

@@ -19,10 +19,10 @@ from starlette.routing import Route
 from logpond.auth.credentials import authenticate_request
 from logpond.auth.policy import Arns
 from logpond.auth.sigv4 import SignedRequest
-from logpond.model.errors import LogpondError, PayloadTooLargeError
+from logpond.model.errors import LogpondError
 
 from ...access import Access
-from ...body import decompress
+from ...body import decompress, read_raw_body
 from ...errors import CLOUDWATCH_CONTENT_TYPE, render_cloudwatch, unexpected_cloudwatch
 from ...services import Services
 from . import (  # noqa: F401 (registers)
@@ -51,24 +51,10 @@ def _headers(request: Request) -> dict[str, str]:
     return out
 
 
-async def _read(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError("request body is too large", bytes=int(declared), limit=limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLargeError("request body is too large", limit=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _handle(request: Request, request_id: str) -> Response:
     svc: Services = request.app.state.services
     limit = svc.settings.ingest.max_body_bytes
-    raw = await _read(request, limit)
+    raw = await read_raw_body(request, limit)
     headers = _headers(request)
     signed = SignedRequest(
         request.method,

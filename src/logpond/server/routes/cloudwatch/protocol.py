@@ -11,22 +11,22 @@ patterns, enums), and everything again for clients that do not validate.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
 from starlette.responses import Response
 
+from logpond.ingest.cloudwatch import validation_error as validation
 from logpond.model.errors import (
     InvalidParameterError,
     LogpondError,
     ResourceAlreadyExistsError,
     ResourceNotFoundError,
 )
+from logpond.store.base import decode_token as decode_store_token
+from logpond.store.base import encode_token
 
 from ...access import Access
 from ...services import Services
@@ -41,8 +41,11 @@ __all__ = [
     "TooManyTagsError",
     "UnknownOperationError",
     "ValidationError",
+    "decode_token",
+    "encode_token",
     "in_thread",
     "operation",
+    "validation",
 ]
 
 T = TypeVar("T")
@@ -84,17 +87,6 @@ class TooManyTagsError(InvalidParameterError):
     """More than 50 tags would be on the resource."""
 
     code = "TooManyTagsException"
-
-
-def validation(value: object, where: str, constraint: str) -> InvalidParameterError:
-    """CloudWatch's message for one failed constraint."""
-    text = str(value)
-    if len(text) > 256:
-        text = text[:256] + "..."
-    return InvalidParameterError(
-        f"1 validation error detected: Value '{text}' at '{where}' failed to satisfy constraint: "
-        f"Member must {constraint}"
-    )
 
 
 @dataclass(slots=True)
@@ -278,18 +270,13 @@ class Call:
         return value
 
 
-def encode_token(value: Any) -> str:
-    """An opaque paging token."""
-    return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
-
-
 def decode_token(token: str | None, name: str = "nextToken") -> Any:
-    """The value inside a token we made; anything else is CloudWatch's invalid-token error."""
+    """The value inside a paging token we made; anything else is CloudWatch's invalid-token error."""
     if token is None:
         return None
     try:
-        return orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        return decode_store_token(token)
+    except InvalidParameterError:
         raise InvalidParameterError(f"The specified {name} is invalid.") from None
 
 
