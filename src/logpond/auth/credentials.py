@@ -1,4 +1,5 @@
-"""Reading a credential from request headers: Bearer ``id:secret``, Basic, ApiKey, X-API-Key."""
+"""Reading a credential from a request: Bearer ``id:secret``, HTTP Basic, ApiKey, X-API-Key,
+or an AWS SigV4 signature (which covers the body, so it is checked once the body is read)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from logpond.model.errors import AuthenticationError
 
 from .keys import Keyring
 from .policy import Principal
+from .sigv4 import SignedRequest, SigV4Scope, is_sigv4, verify
 
-__all__ = ["authenticate_headers"]
+__all__ = ["authenticate_headers", "authenticate_request"]
 
 
 def _split(pair: str) -> tuple[str, str]:
@@ -46,3 +48,19 @@ def authenticate_headers(
             raise AuthenticationError("malformed basic credential") from None
         return keyring.authenticate(*_split(decoded))
     raise AuthenticationError("unsupported authorization scheme", scheme=scheme)
+
+
+def authenticate_request(
+    request: SignedRequest,
+    keyring: Keyring,
+    anonymous: Principal | None,
+    now_ms: int,
+    *,
+    service: str,
+) -> tuple[Principal, SigV4Scope | None]:
+    """The principal of a request whose body is at hand: SigV4 when it is signed (the scope
+    tells the region the client signed for), else the header credentials."""
+    if is_sigv4(request.headers.get("authorization", "")):
+        scope = verify(request, keyring, now_ms, service=service)
+        return scope.principal, scope
+    return authenticate_headers(request.headers, keyring, anonymous), None

@@ -57,3 +57,6 @@ MAX_SYSLOG_MESSAGE_BYTES = 64 * KIB
 # waits for more (a batch is also sent when the connection goes quiet).
 LISTENER_BATCH_EVENTS = 5000
 LISTENER_BATCH_SECONDS = 0.2
+
+# Metric filters on one log group (CloudWatch's quota).
+MAX_METRIC_FILTERS_PER_GROUP = 100

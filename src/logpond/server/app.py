@@ -18,6 +18,7 @@ from .errors import install_error_handlers
 from .listeners import start_listeners
 from .responses import JSONResponse
 from .routes import api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries
+from .routes.cloudwatch import cloudwatch_route
 from .services import Services
 from .settings import Settings
 
@@ -90,6 +91,7 @@ def create_app(
     install_error_handlers(app)
     app.router.routes.append(ingest.ingest)
     app.router.routes.extend([*es_bulk.ROUTES, *otlp.ROUTES, *loki.ROUTES, *fluentbit.ROUTES])
+    app.router.routes.append(cloudwatch_route)
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(queries.router)

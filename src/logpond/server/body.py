@@ -17,12 +17,21 @@ from logpond.model.errors import (
     UnsupportedMediaTypeError,
 )
 
-__all__ = ["decompress", "read_body"]
+__all__ = ["decompress", "read_body", "read_raw_body"]
 
 
 async def read_body(request: Request, limit: int, encoding: str | None = None) -> bytes:
     """The request body, decompressed per ``Content-Encoding`` (or ``encoding`` when given),
     at most ``limit`` bytes."""
+    body = await read_raw_body(request, limit)
+    if encoding is None:
+        encoding = request.headers.get("content-encoding", "")
+    return decompress(body, encoding, limit)
+
+
+async def read_raw_body(request: Request, limit: int) -> bytes:
+    """The request body as sent (still compressed), at most ``limit`` bytes: what a
+    signature covers."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError("request body is too large", bytes=int(declared), limit=limit)
@@ -33,10 +42,7 @@ async def read_body(request: Request, limit: int, encoding: str | None = None) -
         if size > limit:
             raise PayloadTooLargeError("request body is too large", limit=limit)
         chunks.append(chunk)
-    body = b"".join(chunks)
-    if encoding is None:
-        encoding = request.headers.get("content-encoding", "")
-    return decompress(body, encoding, limit)
+    return b"".join(chunks)
 
 
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:

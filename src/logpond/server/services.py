@@ -11,6 +11,7 @@ from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
 from logpond.ingest.routing import Router, RouteRule
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
+from logpond.pipeline.live_tail import LiveTail
 from logpond.pipeline.redaction import RedactionStage
 from logpond.pipeline.run import IngestPipeline
 from logpond.query.jobs import QueryJobs
@@ -42,6 +43,13 @@ class Services:
     root_generated: bool
     # Group and stream rules of the shipper protocols (ES, OTLP, Loki, forward, syslog).
     router: Router = field(default_factory=Router)
+
+    live_tail: LiveTail = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Live tail follows every committed batch (CloudWatch StartLiveTail sessions).
+        self.live_tail = LiveTail(self.clock)
+        self.pipeline.hooks.append(self.live_tail)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> Services:
