@@ -370,3 +370,29 @@ def test_live_tail_streams_new_events(logpond_server: LiveServer, group: str) ->
         logGroupIdentifiers=[arn, arn],
         logStreamNames=["s1"],
     )
+
+
+def test_data_protection_policy_masks_new_events(logs: Any, group: str) -> None:
+    """A stored policy turns on what it names for the group's next events (SSNs are off by
+    default); after deletion the group is back on the default policy."""
+    ssn = "arn:aws:dataprotection::aws:data-identifier/Ssn-US"
+    document = json.dumps({
+        "Name": "p", "Version": "2021-06-01",
+        "Statement": [
+            {"Sid": "a", "DataIdentifier": [ssn], "Operation": {"Audit": {"FindingsDestination": {}}}},
+            {"Sid": "d", "DataIdentifier": [ssn], "Operation": {"Deidentify": {"MaskConfig": {}}}},
+        ],
+    })  # fmt: skip
+
+    def put(message: str) -> str:
+        logs.put_log_events(logGroupName=group, logStreamName="s1",
+                            logEvents=[{"timestamp": now_ms(), "message": message}])  # fmt: skip
+        events = logs.get_log_events(logGroupName=group, logStreamName="s1", startFromHead=True)["events"]
+        return str(events[-1]["message"])
+
+    assert put("ssn 123-45-6789 before") == "ssn 123-45-6789 before"
+    logs.put_data_protection_policy(logGroupIdentifier=group, policyDocument=document)
+    assert "123-45-6789" not in put("ssn 123-45-6789 with the policy")
+    assert "a***@***.com" in put("and mail alice@example.com")  # the default still applies
+    logs.delete_data_protection_policy(logGroupIdentifier=group)
+    assert put("ssn 123-45-6789 after") == "ssn 123-45-6789 after"

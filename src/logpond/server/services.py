@@ -84,16 +84,20 @@ class Services:
         anonymous = None
         if settings.auth.anonymous_role is not None:
             anonymous = Principal("anonymous", compile_policy(role_policy(settings.auth.anonymous_role)))
+        default_policy = (
+            Policy.from_dict(settings.data_protection.default)
+            if settings.data_protection.default is not None
+            else DEFAULT_POLICY
+        )
         redaction = RedactionStage(
             clock,
-            default=Policy.from_dict(settings.data_protection.default)
-            if settings.data_protection.default is not None
-            else DEFAULT_POLICY,
+            default=default_policy,
             groups={
                 g.name: Policy.from_dict(g.data_protection)
                 for g in settings.log_groups
                 if g.data_protection is not None
             },
+            stored=stored_policies(store, default_policy),
         )
         pipeline = IngestPipeline(
             store,
@@ -157,3 +161,18 @@ def apply_saved_queries(store: Store, settings: Settings) -> None:
         if known is not None and (known.query, known.log_groups) == (saved.query, saved.groups):
             continue
         store.put_query_definition(saved.name, saved.query, saved.groups, None if known is None else known.id)
+
+
+def stored_policies(store: Store, default: Policy) -> dict[str, Policy]:
+    """The data protection policies stored for groups (CloudWatch API), on the default."""
+    policies: dict[str, Policy] = {}
+    token = None
+    while True:
+        page = store.list_groups(limit=1000, next_token=token)
+        for group in page.items:
+            stored = store.get_data_protection_policy(group.name)
+            if stored is not None and stored.document is not None:
+                policies[group.name] = Policy.from_cloudwatch(stored.document, base=default)
+        token = page.next_token
+        if token is None:
+            return policies

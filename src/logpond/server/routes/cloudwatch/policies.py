@@ -1,16 +1,19 @@
 """Data protection policies: PutDataProtectionPolicy, GetDataProtectionPolicy,
-DeleteDataProtectionPolicy. Documents are validated and stored here; the redaction stage
-is what masks data."""
+DeleteDataProtectionPolicy. A stored document (added to the server's default policy) is
+what the redaction stage applies to the group's new events."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from logpond.model.data_protection import MAX_POLICY_DOCUMENT_CHARS, validate_policy_document
+from logpond.redact import Policy
 
 from .protocol import GROUP_IDENTIFIER_RE, Call, in_thread, operation
 
 __all__: list[str] = []
+
+# CloudWatch's limit on a policy document.
+MAX_POLICY_DOCUMENT_CHARS = 30_720
 
 
 def _group(call: Call) -> tuple[str, str]:
@@ -24,8 +27,9 @@ async def put_data_protection_policy(call: Call) -> dict[str, Any]:
     document = call.required_string("policyDocument", max_len=MAX_POLICY_DOCUMENT_CHARS)
     call.access.group(name)
     call.existing_group(name)
-    validate_policy_document(document)
+    policy = Policy.from_cloudwatch(document, base=call.svc.redaction.default)
     stored = await in_thread(call.svc.store.put_data_protection_policy, name, document)
+    call.svc.redaction.set_group_policy(name, policy)
     return {
         "logGroupIdentifier": identifier,
         "policyDocument": document,
@@ -52,4 +56,5 @@ async def delete_data_protection_policy(call: Call) -> dict[str, Any]:
     call.access.group(name)
     call.existing_group(name)
     await in_thread(call.svc.store.delete_data_protection_policy, name)
+    call.svc.redaction.set_group_policy(name, None)
     return {}
