@@ -126,8 +126,7 @@ class EngineTables:
         self.duck.execute(f"CREATE SCHEMA IF NOT EXISTS {suite}")
         self.duck.execute(f"DROP TABLE IF EXISTS {suite}.events")
         columns = ", ".join(
-            f"{name} {kind}{' NOT NULL' if name in _NOT_NULL else ''}"
-            for name, kind in EVENT_COLUMNS
+            f"{name} {kind}{' NOT NULL' if name in _NOT_NULL else ''}" for name, kind in EVENT_COLUMNS
         )
         self.duck.execute(f"CREATE TABLE {suite}.events ({columns})")
         self.duck.execute(f"INSERT INTO {suite}.events SELECT * FROM read_parquet(?)", [str(path)])
@@ -137,9 +136,7 @@ class EngineTables:
             f"{name} {_CH_TYPES[kind] if name in _NOT_NULL else f'Nullable({_CH_TYPES[kind]})'}"
             for name, kind in EVENT_COLUMNS
         )
-        self.chdb.query(
-            f"CREATE TABLE {suite}.events ({ch_columns}) ENGINE = MergeTree ORDER BY seq"
-        )
+        self.chdb.query(f"CREATE TABLE {suite}.events ({ch_columns}) ENGINE = MergeTree ORDER BY seq")
         self.chdb.query(f"INSERT INTO {suite}.events SELECT * FROM file('{path}', Parquet)")
 
     def connection(self, engine: str) -> Any:

@@ -31,9 +31,7 @@ def api_tables(engine_tables: EngineTables) -> EngineTables:
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "clickhouse"])
-def test_statistics_count_matched_and_scanned_records(
-    engine: str, api_tables: EngineTables
-) -> None:
+def test_statistics_count_matched_and_scanned_records(engine: str, api_tables: EngineTables) -> None:
     """Statistics count events passing the filters, all events, and their message bytes."""
     result = run_query(
         'filter level = "error" | stats count(*) as n by tenant_id',
@@ -69,9 +67,7 @@ def test_results_have_cloudwatch_shape(api_tables: EngineTables) -> None:
 
 def test_default_source_is_the_relation_named_events(api_tables: EngineTables) -> None:
     """Without a source, the query reads the relation named events."""
-    result = run_query(
-        "stats count(*) as n", dialect="duckdb", connection=api_tables.duck, options=OPTIONS
-    )
+    result = run_query("stats count(*) as n", dialect="duckdb", connection=api_tables.duck, options=OPTIONS)
     assert result.records() == [{"n": str(len(ROWS))}]
 
 

@@ -169,9 +169,7 @@ def test_pattern_longer_than_1024_characters_is_rejected() -> None:
 def test_filter_statement_reads_the_events_relation_by_default() -> None:
     """Without a source, the statement reads the relation named events."""
     rendered = filter_statement(parse_filter_pattern("ERROR"), DIALECTS["duckdb"])
-    tables = {
-        table.name for table in sqlglot.parse_one(rendered.sql, read="duckdb").find_all(exp.Table)
-    }
+    tables = {table.name for table in sqlglot.parse_one(rendered.sql, read="duckdb").find_all(exp.Table)}
     assert tables == {"events"}
     assert list(rendered.params.values()) == ["ERROR"]
 

@@ -124,9 +124,7 @@ FRAGMENTS = st.sampled_from(
 
 @SETTINGS
 @given(parts=st.lists(st.one_of(FRAGMENTS, text), min_size=1, max_size=12))
-def test_random_query_text_is_an_error_or_a_result(
-    parts: list[str], fuzz_tables: EngineTables
-) -> None:
+def test_random_query_text_is_an_error_or_a_result(parts: list[str], fuzz_tables: EngineTables) -> None:
     """Any text is either a clean MalformedQuery-style error or runs alike on both engines."""
     _both(" ".join(parts), fuzz_tables)
 
@@ -171,17 +169,13 @@ def test_generated_queries_run_alike_on_both_engines(query: str, fuzz_tables: En
 
 @SETTINGS
 @given(value=text)
-def test_equality_and_substring_filters_treat_text_as_data(
-    value: str, fuzz_tables: EngineTables
-) -> None:
+def test_equality_and_substring_filters_treat_text_as_data(value: str, fuzz_tables: EngineTables) -> None:
     """Filtering on any text counts exactly the events whose message equals or contains it."""
     literal = render_string(value)
     equal = _both(f"filter message = {literal} | stats count(*) as n", fuzz_tables)
     contains = _both(f"filter message like {literal} | stats count(*) as n", fuzz_tables)
     assert equal == [{"n": str(sum(r["message"] == value for r in ROWS))}]
-    assert contains == [
-        {"n": str(sum(r["message"] is not None and value in r["message"] for r in ROWS))}
-    ]
+    assert contains == [{"n": str(sum(r["message"] is not None and value in r["message"] for r in ROWS))}]
 
 
 @SETTINGS
@@ -192,9 +186,7 @@ def test_regex_filters_treat_text_as_data(value: str, fuzz_tables: EngineTables)
     if "\n" in escaped:
         escaped = escaped.replace("\n", "\\n")
     rows = _both(f"filter message =~ /{escaped}/ | stats count(*) as n", fuzz_tables)
-    assert rows == [
-        {"n": str(sum(r["message"] is not None and value in r["message"] for r in ROWS))}
-    ]
+    assert rows == [{"n": str(sum(r["message"] is not None and value in r["message"] for r in ROWS))}]
 
 
 def test_deeply_nested_query_is_refused_cleanly() -> None:
@@ -245,29 +237,21 @@ def patterns(draw: st.DrawFn) -> str:
     family = draw(st.sampled_from(["terms", "json", "delimited", "text"]))
     if family == "terms":
         terms = draw(st.lists(st.one_of(st.sampled_from(WORDS), text), min_size=1, max_size=4))
-        modifiers = draw(
-            st.lists(st.sampled_from(["", "?", "-"]), min_size=len(terms), max_size=len(terms))
-        )
+        modifiers = draw(st.lists(st.sampled_from(["", "?", "-"]), min_size=len(terms), max_size=len(terms)))
         return " ".join(
             m + '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
             for m, t in zip(modifiers, terms, strict=True)
         )
     if family == "json":
-        selector = draw(
-            st.sampled_from(["$.k", "$.n", "$.ok", "$.list[1]", "$.level", "$.missing"])
-        )
+        selector = draw(st.sampled_from(["$.k", "$.n", "$.ok", "$.list[1]", "$.level", "$.missing"]))
         value = draw(st.one_of(st.sampled_from(["*", "ERROR*", "*4*"]), text))
         quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         check = draw(
-            st.sampled_from(
-                [f"= {quoted}", f"!= {quoted}", "> 3", "IS TRUE", "NOT EXISTS", "IS NULL"]
-            )
+            st.sampled_from([f"= {quoted}", f"!= {quoted}", "> 3", "IS TRUE", "NOT EXISTS", "IS NULL"])
         )
         return "{ " + selector + " " + check + " }"
     if family == "delimited":
-        value = (
-            draw(st.one_of(st.sampled_from(WORDS), text)).replace("\\", "\\\\").replace('"', '\\"')
-        )
+        value = draw(st.one_of(st.sampled_from(WORDS), text)).replace("\\", "\\\\").replace('"', '\\"')
         return draw(st.sampled_from(["[a, b]", "[a, ...]", "[..., b]", "[a, b, c]"])).replace(
             "a", f'a = "{value}*"', 1
         )

@@ -1,5 +1,6 @@
-"""Reading a credential from a request's headers: Bearer ``id:secret``, HTTP Basic, or a
-web UI session cookie (see :mod:`logpond.auth.sessions`).
+"""Reading a credential from a request: Bearer ``id:secret``, HTTP Basic, ApiKey, X-API-Key,
+an AWS SigV4 signature (which covers the body, so it is checked once the body is read), or
+a web UI session cookie (see :mod:`logpond.auth.sessions`).
 
 A session cookie speaks for its key through the keyring, like a header would. Requests
 that change something (any method but GET, HEAD, OPTIONS) made with a cookie must also
@@ -20,10 +21,11 @@ from logpond.model.errors import AccessDeniedError, AuthenticationError
 from .keys import Keyring
 from .policy import Principal
 from .sessions import CSRF_HEADER, SESSION_COOKIE, SessionStore
+from .sigv4 import SignedRequest, SigV4Scope, is_sigv4, verify
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-__all__ = ["SAFE_METHODS", "authenticate_headers", "session_token"]
+__all__ = ["SAFE_METHODS", "authenticate_headers", "authenticate_request", "session_token"]
 
 
 def _split(pair: str) -> tuple[str, str]:
@@ -83,6 +85,9 @@ def authenticate_headers(
     ``sessions`` is given, and ``method`` decides whether it needs the CSRF token.
     """
     value = headers.get("authorization", "")
+    if not value and headers.get("x-api-key"):
+        # Shippers that can only set a header value (OpenTelemetry exporters, Grafana agents).
+        return keyring.authenticate(*_split(headers["x-api-key"].strip()))
     if not value:
         token = session_token(headers) if sessions is not None else None
         if token is not None and sessions is not None:
@@ -95,10 +100,27 @@ def authenticate_headers(
     rest = rest.strip()
     if scheme == "bearer":
         return keyring.authenticate(*_split(rest))
-    if scheme == "basic":
+    if scheme in ("basic", "apikey"):
+        # ApiKey is Elasticsearch's form: base64 of <id>:<key>, as Basic carries <user>:<pass>.
         try:
             decoded = base64.b64decode(rest, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             raise AuthenticationError("malformed basic credential") from None
         return keyring.authenticate(*_split(decoded))
     raise AuthenticationError("unsupported authorization scheme", scheme=scheme)
+
+
+def authenticate_request(
+    request: SignedRequest,
+    keyring: Keyring,
+    anonymous: Principal | None,
+    now_ms: int,
+    *,
+    service: str,
+) -> tuple[Principal, SigV4Scope | None]:
+    """The principal of a request whose body is at hand: SigV4 when it is signed (the scope
+    tells the region the client signed for), else the header credentials."""
+    if is_sigv4(request.headers.get("authorization", "")):
+        scope = verify(request, keyring, now_ms, service=service)
+        return scope.principal, scope
+    return authenticate_headers(request.headers, keyring, anonymous), None

@@ -73,6 +73,17 @@ def _server_class(uvicorn: Any) -> Any:
     help="The certificate's private key (PEM).",
 )
 @click.option("--access-log/--no-access-log", default=False, help="Log every HTTP request.")
+@click.option(
+    "--forward-port",
+    type=int,
+    help="Listen for the Fluentd forward protocol on this TCP port (conventionally 24224) "
+    "[env LOGPOND_FORWARD_PORT; default off].",
+)
+@click.option(
+    "--syslog-port",
+    type=int,
+    help="Listen for syslog on this UDP and TCP port (e.g. 5514) [env LOGPOND_SYSLOG_PORT; default off].",
+)
 def serve(
     data_dir: Path | None,
     host: str | None,
@@ -81,6 +92,8 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     access_log: bool,
+    forward_port: int | None,
+    syslog_port: int | None,
 ) -> None:
     """Run logpond: every HTTP surface on one port, the embedded store under --data-dir."""
     import uvicorn  # noqa: PLC0415 (the other commands do not need the server)
@@ -104,6 +117,8 @@ def serve(
             "server.port": port,
             "server.tls_cert": tls_cert,
             "server.tls_key": tls_key,
+            "forward.port": forward_port,
+            "syslog.port": syslog_port,
         },
     )
     server = settings.server

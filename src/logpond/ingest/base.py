@@ -158,6 +158,26 @@ class EventColumns:
             )
         )  # fmt: skip
 
+    def add_event(
+        self,
+        line: int,
+        log_group: str,
+        log_stream: str,
+        timestamp_ms: int,
+        message: str,
+        level: str | None,
+        trace_id: str | None,
+        span_id: str | None,
+        tenant_id: str | None,
+        service: str | None,
+        fields_json: bytes | None,
+    ) -> None:
+        """Add one event whose columns a protocol decoder worked out, fields already JSON."""
+        self._rows.append(
+            (line, log_group, log_stream, timestamp_ms, message, level, trace_id, span_id, tenant_id,
+             service, fields_json)
+        )  # fmt: skip
+
     def add_record(
         self, line: int, log_group: str, log_stream: str, record: dict[str, Any], default_ms: int
     ) -> str | None:

@@ -40,3 +40,23 @@ WRITER_MAX_PENDING_BYTES = 256 * MIB
 
 # Length of a substring filter in a native search.
 MAX_SEARCH_TEXT_CHARS = 1024
+
+# Shipper protocol bodies after decompression: Elasticsearch's own http.max_content_length,
+# the OTLP specification's recommendation, and the rest (Loki push, Fluent Bit http).
+MAX_ES_BODY_BYTES = 100 * MIB
+MAX_OTLP_BODY_BYTES = 64 * MIB
+MAX_SHIPPER_BODY_BYTES = 32 * MIB
+
+# One Fluentd forward message (a whole PackedForward chunk) before and after gzip.
+MAX_FORWARD_MESSAGE_BYTES = 64 * MIB
+
+# One syslog message; longer ones are cut here (RFC 5425 asks receivers for at least 2 KiB).
+MAX_SYSLOG_MESSAGE_BYTES = 64 * KIB
+
+# Events a TCP/UDP listener gathers before handing a batch to the pipeline, and how long it
+# waits for more (a batch is also sent when the connection goes quiet).
+LISTENER_BATCH_EVENTS = 5000
+LISTENER_BATCH_SECONDS = 0.2
+
+# Metric filters on one log group (CloudWatch's quota).
+MAX_METRIC_FILTERS_PER_GROUP = 100

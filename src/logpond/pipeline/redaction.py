@@ -1,17 +1,18 @@
 """The redaction stage: PII is masked before anything is stored or shown.
 
-Each group has a policy: the one its config entry declares, else the server's default
-(``DEFAULT_POLICY`` unless the config says otherwise) — so every group is protected from
-its first event. A group in ``audit`` mode keeps its events unchanged and only counts.
-Findings are counted per group, identifier type and minute (never the values) and handed
-to the store in the background by :meth:`RedactionStage.drain`.
+Each group has a policy: the one its config entry declares, else one stored for it through
+the CloudWatch API (added to the default), else the server's default (``DEFAULT_POLICY``
+unless the config says otherwise) — so every group is protected from its first event. A
+group in ``audit`` mode keeps its events unchanged and only counts. Findings are counted
+per group, identifier type and minute (never the values) and handed to the store in the
+background by :meth:`RedactionStage.drain`.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,12 +36,12 @@ class RedactionStage:
         *,
         default: Policy = DEFAULT_POLICY,
         groups: Mapping[str, Policy] | None = None,
-        lookup: Callable[[str], Policy | None] | None = None,
+        stored: Mapping[str, Policy] | None = None,
     ) -> None:
         self._clock = clock
-        self._default = default
+        self.default = default
         self._groups = dict(groups or {})
-        self._lookup = lookup
+        self._stored = dict(stored or {})
         self._redactors: dict[Policy, Redactor] = {}
         self._findings: Counter[FindingKey] = Counter()
         self._lock = threading.Lock()
@@ -50,8 +51,20 @@ class RedactionStage:
         configured = self._groups.get(group)
         if configured is not None:
             return configured
-        stored = self._lookup(group) if self._lookup is not None else None
-        return stored if stored is not None else self._default
+        return self._stored.get(group, self.default)
+
+    def set_group_policy(self, group: str, policy: Policy | None) -> None:
+        """A group's stored policy changed (CloudWatch PutDataProtectionPolicy): use it now."""
+        if policy is None:
+            self._stored.pop(group, None)
+        else:
+            self._stored[group] = policy
+
+    def source(self, group: str) -> str:
+        """Where the group's policy comes from: ``config``, ``stored`` or ``default``."""
+        if group in self._groups:
+            return "config"
+        return "stored" if group in self._stored else "default"
 
     def _redactor(self, policy: Policy) -> Redactor:
         redactor = self._redactors.get(policy)

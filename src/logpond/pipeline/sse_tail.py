@@ -1,4 +1,5 @@
 """Live tail for the web UI (Server-Sent Events): committed batches fanned out to the clients
+that follow some groups.
 
 :meth:`SSETail.publish` is an :class:`~logpond.pipeline.run.IngestPipeline` hook. For
 each subscription it keeps the rows of the groups it follows (one vectorized ``is_in``)

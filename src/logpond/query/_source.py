@@ -47,9 +47,7 @@ def malformed(message: str, text: str, offset: int, end: int | None = None) -> M
     return MalformedQueryError(message, **_position(text, offset, end))
 
 
-def invalid_pattern(
-    message: str, text: str, offset: int, end: int | None = None
-) -> InvalidParameterError:
+def invalid_pattern(message: str, text: str, offset: int, end: int | None = None) -> InvalidParameterError:
     """An :class:`InvalidParameterError` for a filter pattern, with its position in details."""
     return InvalidParameterError(message, **_position(text, offset, end))
 

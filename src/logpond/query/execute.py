@@ -100,9 +100,7 @@ def run_query(
     if chosen.now_ms == 0:
         chosen = replace(chosen, now_ms=time.time_ns() // 1_000_000)
     plan = plan_query(query, chosen)
-    return run_plan(
-        plan, dialect=dialect, connection=connection, source=source, statistics=statistics
-    )
+    return run_plan(plan, dialect=dialect, connection=connection, source=source, statistics=statistics)
 
 
 def run_plan(

@@ -111,9 +111,7 @@ class _Scanner:
         self.pos = 0
         self.regexes = 0
 
-    def error(
-        self, message: str, start: int | None = None, end: int | None = None
-    ) -> InvalidParameterError:
+    def error(self, message: str, start: int | None = None, end: int | None = None) -> InvalidParameterError:
         offset = self.pos if start is None else start
         return invalid_pattern(message, self.text, offset, end)
 
@@ -177,9 +175,7 @@ class _Scanner:
         self.pos = end + 1
         self.regexes += 1
         if self.regexes > MAX_REGEXES_PER_PATTERN:
-            raise self.error(
-                "a filter pattern may hold at most 2 regular expressions", start, end + 1
-            )
+            raise self.error("a filter pattern may hold at most 2 regular expressions", start, end + 1)
         check_regex(body, self, start + 1)
         return body
 
@@ -200,9 +196,7 @@ def check_regex(body: str, scanner: _Scanner, offset: int) -> None:
         pc.match_substring_regex(pa.array([""]), body)
     except pa.ArrowInvalid as exc:
         message = str(exc).removeprefix("Invalid regular expression: ")
-        raise scanner.error(
-            f"invalid regular expression: {message}", offset, offset + len(body)
-        ) from None
+        raise scanner.error(f"invalid regular expression: {message}", offset, offset + len(body)) from None
 
 
 def parse_filter_pattern(text: str) -> FilterPattern:
@@ -328,17 +322,13 @@ def _json_unary(scanner: _Scanner) -> JsonExpr:
         for word in ("NULL", "TRUE", "FALSE"):
             if scanner.accept_word(word):
                 return JsonCheck(selector, f"IS {word}")
-        raise scanner.error(
-            "expected NULL, TRUE or FALSE after IS (IS NOT is not supported)", check_start
-        )
+        raise scanner.error("expected NULL, TRUE or FALSE after IS (IS NOT is not supported)", check_start)
     if scanner.accept_word("NOT"):
         if scanner.accept_word("EXISTS"):
             return JsonCheck(selector, "NOT EXISTS")
         raise scanner.error("expected EXISTS after NOT")
     if scanner.accept_word("EXISTS"):
-        raise scanner.error(
-            'EXISTS is not supported; use = "*" or NOT EXISTS', check_start, scanner.pos
-        )
+        raise scanner.error('EXISTS is not supported; use = "*" or NOT EXISTS', check_start, scanner.pos)
     op = _operator(scanner)
     value = _value(scanner, op)
     return JsonComparison(selector, op, value)
@@ -515,9 +505,7 @@ def _column_unary(scanner: _Scanner) -> ColumnCondition | str:
 def parse_metric_value(text: str, pattern: FilterPattern | None = None) -> MetricValue:
     """Parse ``1``, ``$.json.path`` or ``$column``; a column must be one of ``pattern``'s."""
     if not isinstance(text, str) or not text or len(text) > MAX_METRIC_VALUE_CHARS:
-        raise InvalidParameterError(
-            "metric value must be 1-100 characters", max=MAX_METRIC_VALUE_CHARS
-        )
+        raise InvalidParameterError("metric value must be 1-100 characters", max=MAX_METRIC_VALUE_CHARS)
     stripped = text.strip()
     if _NUMBER_RE.fullmatch(stripped):
         return MetricValue(number=float(stripped))
@@ -534,14 +522,8 @@ def parse_metric_value(text: str, pattern: FilterPattern | None = None) -> Metri
         if isinstance(pattern, DelimitedPattern) and not (
             name in pattern.names() or (name.isdigit() and 0 < int(name) <= 10_000)
         ):
-            raise invalid_pattern(
-                f"metric value refers to unknown column {name!r}", text, 0, len(text)
-            )
+            raise invalid_pattern(f"metric value refers to unknown column {name!r}", text, 0, len(text))
         if pattern is not None and not isinstance(pattern, DelimitedPattern):
-            raise invalid_pattern(
-                "$name metric values need a space-delimited pattern", text, 0, len(text)
-            )
+            raise invalid_pattern("$name metric values need a space-delimited pattern", text, 0, len(text))
         return MetricValue(column=name)
-    raise invalid_pattern(
-        "metric value must be a number, $.selector or $column", text, 0, len(text)
-    )
+    raise invalid_pattern("metric value must be a number, $.selector or $column", text, 0, len(text))

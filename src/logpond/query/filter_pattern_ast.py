@@ -287,9 +287,7 @@ class ColumnAnd:
     items: tuple[ColumnCondition, ...]
 
     def render(self) -> str:
-        return " && ".join(
-            f"({i.render()})" if isinstance(i, ColumnOr) else i.render() for i in self.items
-        )
+        return " && ".join(f"({i.render()})" if isinstance(i, ColumnOr) else i.render() for i in self.items)
 
 
 @dataclass(frozen=True)
@@ -373,9 +371,7 @@ FIELD_REGEX = r'(?:"[^"]*"\S*|"[^"]*$|\[[^\]]*\]\S*|\[[^\]]*$|[^\s"\[]\S*)'
 
 def strip_field(text: str) -> str:
     """A field's value: without the quotes or brackets around it."""
-    if len(text) >= 2 and (
-        (text[0] == '"' and text[-1] == '"') or (text[0] == "[" and text[-1] == "]")
-    ):
+    if len(text) >= 2 and ((text[0] == '"' and text[-1] == '"') or (text[0] == "[" and text[-1] == "]")):
         return text[1:-1]
     return text
 

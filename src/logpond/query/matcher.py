@@ -69,9 +69,7 @@ def _json_strings(values: pa.Array) -> pa.Array:
     """Each string as a JSON string literal (:func:`~logpond.query.record.json_string`)."""
     rare = pc.fill_null(pc.match_substring_regex(values, _RARE_ESCAPES), False)
     if pc.any(rare).as_py():
-        return pa.array(
-            [None if v is None else json_string(v) for v in values.to_pylist()], pa.string()
-        )
+        return pa.array([None if v is None else json_string(v) for v in values.to_pylist()], pa.string())
     out = values
     for char, escape in _SHORT_ESCAPES:
         out = pc.replace_substring(out, char, escape)
@@ -235,9 +233,7 @@ _NUMERIC_OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def _compare(
-    text: pa.Array, number: pa.Array, scalar: pa.Array, op: str, value: PatternValue
-) -> pa.Array:
+def _compare(text: pa.Array, number: pa.Array, scalar: pa.Array, op: str, value: PatternValue) -> pa.Array:
     """``text op value`` where ``scalar`` says which events hold a scalar to compare."""
     if isinstance(value, PatternNumber):
         result = _NUMERIC_OPS[op](number, value.value)
@@ -326,9 +322,7 @@ class FilterPatternMatcher:
         matched = pc.is_valid(split)
         for column in pattern.columns:
             if column.condition is not None:
-                matched = pc.and_(
-                    matched, pc.fill_null(_column_eval(column.condition, values), False)
-                )
+                matched = pc.and_(matched, pc.fill_null(_column_eval(column.condition, values), False))
         return pc.fill_null(matched, False)
 
     def _terms(self, pattern: TermPattern, message: pa.Array) -> pa.Array:

@@ -189,9 +189,7 @@ class _Planner:
         for item in command.items:
             expr = self.expr(item.expr)
             name = item.name
-            if isinstance(expr, Ref | System) or (
-                isinstance(expr, RecordField) and item.alias is None
-            ):
+            if isinstance(expr, Ref | System) or (isinstance(expr, RecordField) and item.alias is None):
                 # A plain field: no column needed unless it is renamed.
                 if item.alias is not None:
                     column = self.new_id()
@@ -231,9 +229,7 @@ class _Planner:
         columns = []
         for index, name in groups:
             column = self.new_id()
-            columns.append(
-                (column, Op("regex_group", (source,), Kind.STRING, (regex, index, count)))
-            )
+            columns.append((column, Op("regex_group", (source,), Kind.STRING, (regex, index, count))))
             self.scope.columns[name] = Ref(column, Kind.STRING)
         self.steps.append(Compute(tuple(columns)))
 
@@ -284,9 +280,7 @@ class _Planner:
         self.aggregated = True
         self.field_outputs = [name for name, _, _ in keys + aggregates]
         self.display = None
-        self.group_order = tuple(
-            OrderKey(columns[name], expr.kind is Kind.TIME) for name, _, expr in keys
-        )
+        self.group_order = tuple(OrderKey(columns[name], expr.kind is Kind.TIME) for name, _, expr in keys)
         self.order = None
 
     # expressions ------------------------------------------------------------------------------
@@ -387,9 +381,7 @@ class _Planner:
         function = lookup(node.name)
         assert function is not None  # the parser only builds calls of known functions
         count = len(node.args)
-        if count < function.min_args or (
-            function.max_args is not None and count > function.max_args
-        ):
+        if count < function.min_args or (function.max_args is not None and count > function.max_args):
             expected = (
                 f"{function.min_args}"
                 if function.min_args == function.max_args
@@ -498,9 +490,7 @@ class _Planner:
             return Op("agg_pct", (value,), kind, (level.value / 100,))
         if name in ("earliest", "latest"):
             if not self.scope.record:
-                raise self.error(
-                    f"{name}() needs @timestamp, which an earlier stats grouped away", node
-                )
+                raise self.error(f"{name}() needs @timestamp, which an earlier stats grouped away", node)
             return Op(f"agg_{name}", (value,), value.kind)
         raise self.error(f"{name}() cannot be used here", node)  # pragma: no cover
 

@@ -180,8 +180,18 @@ class NameTextRule(Rule):
         ]
         self._keys = re.compile("|".join(branches))
         self._values = {False: re.compile(_NAME_VALUE), True: re.compile(_GENERIC_NAME_VALUE)}
-        loose = _alternation(name_keys, _ANY_SEPARATORS)
-        self.prefilter = rf"(?:^|[^A-Za-z0-9_.-])(?i:{loose})\\?[\"']?[ \t]*[:=]" if loose else "$^"
+        # The prefilter asks as much as RE2 can cheaply: after a generic key, two words (so
+        # "service": {"name": "api"}, everywhere in OTLP resources, stays out of Python).
+        lead = r"(?:^|[^A-Za-z0-9_.-])"
+        parts = []
+        if specific:
+            keys = _alternation(specific, _ANY_SEPARATORS)
+            parts.append(rf"{lead}(?i:{keys})\\?[\"']?[ \t]*[:=]")
+        if generic:
+            keys = _alternation(generic, _ANY_SEPARATORS)
+            value = r"[ \t]*\\?[\"']?[^\s\"']+[ \t]+[^\s\"']"
+            parts.append(rf"{lead}(?i:{keys})\\?[\"']?[ \t]*[:=]{value}")
+        self.prefilter = "|".join(f"(?:{p})" for p in parts) or "$^"
         self.needles = tuple(sorted({key_words(k)[-1] for k in name_keys}))
 
     def find(self, text: str, keyed: bool = False) -> Iterator[Span]:

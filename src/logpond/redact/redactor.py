@@ -20,7 +20,14 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .key_rules import NameTextRule, SecretPairRule, name_value_ok
-from .keys import PHONE_KEY_WORDS, TAIL_ONLY_DENY_KEYS, KeyClass, KeyClassifier, key_words
+from .keys import (
+    GENERIC_NAME_KEYS,
+    PHONE_KEY_WORDS,
+    TAIL_ONLY_DENY_KEYS,
+    KeyClass,
+    KeyClassifier,
+    key_words,
+)
 from .masks import MaskFunction, compile_mask
 from .policy import DEFAULT_POLICY, Policy
 from .rules import RULE_NAMES, STATIC_RULES, RegexRule, Rule
@@ -116,8 +123,17 @@ class Redactor:
             if tail:
                 out.append(rf'(?i:{"|".join(sorted(tail))})[^A-Za-z0-9"]*"\s*:')
         if self._names and policy.name_keys:
-            terms = _alternation(policy.name_keys)
-            out.append(rf'"[^A-Za-z0-9"]*(?i:{terms})[^A-Za-z0-9"]*"\s*:')
+            generic_words = {key_words(k) for k in GENERIC_NAME_KEYS}
+            specific = [k for k in policy.name_keys if key_words(k) not in generic_words]
+            generic = [k for k in policy.name_keys if key_words(k) in generic_words]
+            if specific:
+                terms = _alternation(specific)
+                out.append(rf'"[^A-Za-z0-9"]*(?i:{terms})[^A-Za-z0-9"]*"\s*:')
+            if generic:
+                # A generic key ("name") holds a person's name only with two words or more:
+                # "service": {"name": "api"} in OTLP resources need not wake Python.
+                terms = _alternation(generic)
+                out.append(rf'"[^A-Za-z0-9"]*(?i:{terms})[^A-Za-z0-9"]*"\s*:\s*"[^"]*\s')
         if self._phone:
             out.append(rf'(?i:{"|".join(sorted(PHONE_KEY_WORDS))})[^"]*"\s*:')
         return out

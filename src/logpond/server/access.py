@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from logpond.auth.credentials import authenticate_headers
 from logpond.auth.policy import Arns, Principal, authorize, is_allowed
+from logpond.model.errors import LogpondError
 
 from .services import Services
 
@@ -75,6 +76,8 @@ def require(action: str) -> Any:
 
 
 RawHandler = Callable[[Request, Access, Services], Awaitable[Response]]
+# Renders errors the way a protocol's clients expect (Elasticsearch's error shape, ...).
+ErrorRenderer = Callable[[LogpondError], Response]
 
 
 class RawRoute(Route):
@@ -84,11 +87,27 @@ class RawRoute(Route):
     resource with ``access.group(...)``."""
 
     def __init__(
-        self, path: str, handler: RawHandler, *, action: str, methods: list[str], openapi: dict[str, Any]
+        self,
+        path: str,
+        handler: RawHandler,
+        *,
+        action: str,
+        methods: list[str],
+        openapi: dict[str, Any] | None,
+        render_error: ErrorRenderer | None = None,
     ) -> None:
         async def endpoint(request: Request) -> Response:
             access = authenticate(request, action)
             return await handler(request, access, request.app.state.services)
+
+        if render_error is not None:
+            plain = endpoint
+
+            async def endpoint(request: Request) -> Response:
+                try:
+                    return await plain(request)
+                except LogpondError as exc:
+                    return render_error(exc)
 
         super().__init__(path, endpoint, methods=methods, include_in_schema=False)
         self.logpond_action = action
@@ -96,11 +115,22 @@ class RawRoute(Route):
 
 
 def raw_route(
-    path: str, *, action: str, methods: list[str], openapi: dict[str, Any]
+    path: str,
+    *,
+    action: str,
+    methods: list[str],
+    openapi: dict[str, Any] | None,
+    render_error: ErrorRenderer | None = None,
 ) -> Callable[[RawHandler], RawRoute]:
-    """Declare a raw route: ``@raw_route("/api/v1/ingest", action=..., methods=["POST"], ...)``."""
+    """Declare a raw route: ``@raw_route("/api/v1/ingest", action=..., methods=["POST"], ...)``.
+
+    ``openapi=None`` leaves the route out of the API description (protocol probes);
+    ``render_error`` renders logpond errors, authentication included, for the protocol's clients.
+    """
 
     def wrap(handler: RawHandler) -> RawRoute:
-        return RawRoute(path, handler, action=action, methods=methods, openapi=openapi)
+        return RawRoute(
+            path, handler, action=action, methods=methods, openapi=openapi, render_error=render_error
+        )
 
     return wrap

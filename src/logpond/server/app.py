@@ -15,8 +15,10 @@ from logpond.model.clock import Clock, SystemClock
 
 from .access import RawRoute
 from .errors import install_error_handlers
+from .listeners import start_listeners
 from .responses import JSONResponse
-from .routes import api_v1, health, ingest, queries, tail, ui, ui_queries
+from .routes import api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries, tail, ui, ui_queries
+from .routes.cloudwatch import cloudwatch_route
 from .services import Services
 from .settings import Settings
 
@@ -56,11 +58,19 @@ def create_app(
             asyncio.create_task(_every(sweep_every, services.store.sweep_expired, "retention sweep")),
             asyncio.create_task(_every(FINDINGS_FLUSH_SECONDS, services.flush_findings, "findings flush")),
         ]
+        try:
+            listeners = await start_listeners(services)
+        except BaseException:
+            await asyncio.to_thread(services.close)
+            raise
         if on_ready is not None:
             on_ready(services)
         try:
             yield
         finally:
+            # Listeners first: what they queued is committed before the writer stops.
+            for listener in listeners:
+                await listener.close()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -80,6 +90,8 @@ def create_app(
     )
     install_error_handlers(app)
     app.router.routes.append(ingest.ingest)
+    app.router.routes.extend([*es_bulk.ROUTES, *otlp.ROUTES, *loki.ROUTES, *fluentbit.ROUTES])
+    app.router.routes.append(cloudwatch_route)
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(queries.router)
@@ -99,7 +111,7 @@ def _document_raw_routes(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             for route in app.router.routes:
-                if isinstance(route, RawRoute):
+                if isinstance(route, RawRoute) and route.openapi is not None:
                     schema.setdefault("paths", {})[route.path] = route.openapi
             app.openapi_schema = schema
         return app.openapi_schema

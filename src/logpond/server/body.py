@@ -17,11 +17,21 @@ from logpond.model.errors import (
     UnsupportedMediaTypeError,
 )
 
-__all__ = ["decompress", "read_body"]
+__all__ = ["decompress", "read_body", "read_raw_body"]
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, decompressed per ``Content-Encoding``, at most ``limit`` bytes."""
+async def read_body(request: Request, limit: int, encoding: str | None = None) -> bytes:
+    """The request body, decompressed per ``Content-Encoding`` (or ``encoding`` when given),
+    at most ``limit`` bytes."""
+    body = await read_raw_body(request, limit)
+    if encoding is None:
+        encoding = request.headers.get("content-encoding", "")
+    return decompress(body, encoding, limit)
+
+
+async def read_raw_body(request: Request, limit: int) -> bytes:
+    """The request body as sent (still compressed), at most ``limit`` bytes: what a
+    signature covers."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError("request body is too large", bytes=int(declared), limit=limit)
@@ -32,8 +42,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         if size > limit:
             raise PayloadTooLargeError("request body is too large", limit=limit)
         chunks.append(chunk)
-    body = b"".join(chunks)
-    return decompress(body, request.headers.get("content-encoding", ""), limit)
+    return b"".join(chunks)
 
 
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:
@@ -49,6 +58,8 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
         return _inflate(body, zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS, limit)
     if encoding == "zstd":
         return _unzstd(body, limit)
+    if encoding in ("snappy", "x-snappy-framed"):
+        return _unsnappy(body, limit)
     raise UnsupportedMediaTypeError("unsupported content encoding", encoding=encoding)
 
 
@@ -90,3 +101,19 @@ def _unzstd(body: bytes, limit: int) -> bytes:
     except zstandard.ZstdError as exc:
         raise InvalidParameterError("body is not valid zstd data", reason=str(exc)) from None
     return b"".join(out)
+
+
+def _unsnappy(body: bytes, limit: int) -> bytes:
+    """Snappy as Fluent Bit sends it: the framed format, or a raw block."""
+    try:
+        import cramjam  # noqa: PLC0415 (optional; only snappy bodies need it)
+    except ImportError:
+        raise UnsupportedMediaTypeError("snappy bodies need the cramjam package") from None
+    framed = body.startswith(b"\xff\x06\x00\x00sNaPpY")
+    try:
+        out = bytes(cramjam.snappy.decompress(body) if framed else cramjam.snappy.decompress_raw(body))
+    except cramjam.DecompressionError as exc:
+        raise InvalidParameterError("body is not valid snappy data", reason=str(exc)) from None
+    if len(out) > limit:
+        raise PayloadTooLargeError("decompressed body is too large", limit=limit)
+    return out

@@ -1,5 +1,11 @@
 """One place turns errors into responses: ``LogpondError`` by its status and code, request
-validation as 400, anything unexpected as a logged 500 that reveals nothing."""
+validation as 400, anything unexpected as a logged 500 that reveals nothing.
+
+The CloudWatch Logs surface (``POST /`` with ``X-Amz-Target``) has its own error shape,
+rendered by :func:`render_cloudwatch`: ``{"__type": code, "message": text}`` plus any
+members the service model defines for that error, the ``x-amzn-ErrorType`` and
+``x-amzn-RequestId`` headers, and 400 for every client error (5xx for server faults).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,19 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from logpond.model.errors import (
+    AccessDeniedError,
     AuthenticationError,
     LogpondError,
+    MalformedQueryError,
+    PayloadTooLargeError,
     ServiceUnavailableError,
 )
 
 from .responses import JSONResponse
 
-__all__ = ["install_error_handlers"]
+__all__ = ["CLOUDWATCH_CONTENT_TYPE", "install_error_handlers", "render_cloudwatch", "unexpected_cloudwatch"]
+
+CLOUDWATCH_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 log = logging.getLogger("logpond.server")
 
@@ -73,6 +84,46 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         {"error": "InternalFailure", "message": "internal error", "incident": incident},
         status_code=500,
     )
+
+
+def render_cloudwatch(exc: LogpondError, request_id: str) -> Response:
+    """A CloudWatch Logs (JSON 1.1) error response."""
+    status = 400
+    if isinstance(exc, ServiceUnavailableError):
+        status = 503
+    elif isinstance(exc, PayloadTooLargeError):
+        status = 413
+    elif type(exc) is LogpondError:
+        status = 500
+    message = exc.message
+    body: dict[str, object] = {"__type": exc.code}
+    if isinstance(exc, AccessDeniedError) and "action" in exc.details:
+        details = exc.details
+        message = (
+            f"User: {details.get('access_key_id', '')} is not authorized to perform: "
+            f"{details['action']} on resource: {details.get('resource', '*')}"
+        )
+    if isinstance(exc, MalformedQueryError):
+        body["queryCompileError"] = {
+            "location": {"startCharOffset": exc.offset, "endCharOffset": exc.end_offset},
+            "message": str(exc),
+        }
+    body.update(exc.details.get("members", {}))
+    body["message"] = message
+    headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": exc.code}
+    if isinstance(exc, ServiceUnavailableError):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=CLOUDWATCH_CONTENT_TYPE)
+
+
+def unexpected_cloudwatch(request: Request, exc: Exception, request_id: str) -> Response:
+    """An unexpected error on the CloudWatch surface: logged, answered as InternalFailure."""
+    log.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={"incident": request_id, "path": request.url.path, "method": request.method},
+    )
+    return render_cloudwatch(LogpondError("internal error"), request_id)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from logpond.auth.keys import Credentials, Keyring, SecretBox
 from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
 from logpond.auth.sessions import SessionStore
+from logpond.ingest.routing import Router, RouteRule
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
-from logpond.pipeline.sse_tail import SSETail
+from logpond.pipeline.live_tail import LiveTail
 from logpond.pipeline.redaction import RedactionStage
 from logpond.pipeline.run import IngestPipeline
+from logpond.pipeline.sse_tail import SSETail
 from logpond.query.jobs import QueryJobs
 from logpond.redact import DEFAULT_POLICY, Policy
 from logpond.store.base import Store
@@ -41,8 +43,21 @@ class Services:
     anonymous: Principal | None
     root: Credentials
     root_generated: bool
-    sessions: SessionStore = field(default_factory=SessionStore)
-    sse_tail: SSETail = field(default_factory=SSETail)
+    # Group and stream rules of the shipper protocols (ES, OTLP, Loki, forward, syslog).
+    router: Router = field(default_factory=Router)
+
+    live_tail: LiveTail = field(init=False)
+    sse_tail: SSETail = field(init=False)
+    sessions: SessionStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Live tail follows every committed batch (CloudWatch StartLiveTail sessions).
+        self.live_tail = LiveTail(self.clock)
+        self.pipeline.hooks.append(self.live_tail)
+        # The web UI's live tail (Server-Sent Events) and its sign-in sessions.
+        self.sse_tail = SSETail(self.clock)
+        self.pipeline.hooks.append(self.sse_tail.publish)
+        self.sessions = SessionStore(self.clock)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> Services:
@@ -56,6 +71,7 @@ class Services:
                 memory_limit=settings.storage.memory_limit,
                 threads=settings.storage.threads,
                 checkpoint_threshold=settings.storage.checkpoint_threshold,
+                writer_max_pending_bytes=settings.storage.writer_max_pending_bytes,
             ),
             clock,
         )
@@ -76,16 +92,20 @@ class Services:
         anonymous = None
         if settings.auth.anonymous_role is not None:
             anonymous = Principal("anonymous", compile_policy(role_policy(settings.auth.anonymous_role)))
+        default_policy = (
+            Policy.from_dict(settings.data_protection.default)
+            if settings.data_protection.default is not None
+            else DEFAULT_POLICY
+        )
         redaction = RedactionStage(
             clock,
-            default=Policy.from_dict(settings.data_protection.default)
-            if settings.data_protection.default is not None
-            else DEFAULT_POLICY,
+            default=default_policy,
             groups={
                 g.name: Policy.from_dict(g.data_protection)
                 for g in settings.log_groups
                 if g.data_protection is not None
             },
+            stored=stored_policies(store, default_policy),
         )
         pipeline = IngestPipeline(
             store,
@@ -99,12 +119,11 @@ class Services:
             timeout_seconds=settings.queries.timeout_seconds,
             keep_seconds=settings.queries.keep_seconds,
         )
-        sse_tail = SSETail(clock)
-        pipeline.hooks.append(sse_tail.publish)
-        return cls(
-            settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated,
-            sessions=SessionStore(clock), sse_tail=sse_tail,
-        )  # fmt: skip
+        services = cls(
+            settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated
+        )
+        services.router = Router([RouteRule.build(**rule.model_dump()) for rule in settings.ingest.routes])
+        return services
 
     def flush_findings(self) -> None:
         """Store the PII findings counted since the last flush."""
@@ -151,3 +170,18 @@ def apply_saved_queries(store: Store, settings: Settings) -> None:
         if known is not None and (known.query, known.log_groups) == (saved.query, saved.groups):
             continue
         store.put_query_definition(saved.name, saved.query, saved.groups, None if known is None else known.id)
+
+
+def stored_policies(store: Store, default: Policy) -> dict[str, Policy]:
+    """The data protection policies stored for groups (CloudWatch API), on the default."""
+    policies: dict[str, Policy] = {}
+    token = None
+    while True:
+        page = store.list_groups(limit=1000, next_token=token)
+        for group in page.items:
+            stored = store.get_data_protection_policy(group.name)
+            if stored is not None and stored.document is not None:
+                policies[group.name] = Policy.from_cloudwatch(stored.document, base=default)
+        token = page.next_token
+        if token is None:
+            return policies

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from logpond.model.errors import InvalidParameterError, LogpondError
-from logpond.model.limits import MAX_INGEST_BODY_BYTES
+from logpond.model.limits import MAX_INGEST_BODY_BYTES, MAX_SYSLOG_MESSAGE_BYTES, WRITER_MAX_PENDING_BYTES
 from logpond.model.names import LogGroupName, validate_tags
 from logpond.model.retention import parse_retention_days
 from logpond.query import parse_query
@@ -48,6 +48,8 @@ class StorageConfig(_Strict):
     threads: int | None = Field(None, ge=1)
     checkpoint_threshold: str = DEFAULT_CHECKPOINT_THRESHOLD
     retention_sweep_seconds: int = Field(3600, ge=1)
+    # Batches waiting for the writer, in bytes, before ingest answers 503 (backpressure).
+    writer_max_pending_bytes: int = Field(WRITER_MAX_PENDING_BYTES, ge=1 << 16)
 
 
 class AuthConfig(_Strict):
@@ -57,15 +59,61 @@ class AuthConfig(_Strict):
     anonymous_role: Literal["admin", "reader", "shipper"] | None = None
 
 
+class RouteConfig(_Strict):
+    """A routing rule for shipper protocols (``logpond.ingest.routing``)."""
+
+    protocols: list[Literal["es", "otlp", "loki", "forward", "syslog", "fluentbit"]] = Field(
+        default_factory=list
+    )
+    match: dict[str, str] = Field(default_factory=dict)
+    group: str | None = None
+    stream: str | None = None
+
+
 class IngestConfig(_Strict):
     max_body_bytes: int = Field(MAX_INGEST_BODY_BYTES, ge=1024)
     # Retention of groups created on the fly by ingest; unset means never expire.
     default_retention_days: int | None = None
+    # Group and stream rules for the shipper protocols; the first that applies wins.
+    routes: list[RouteConfig] = Field(default_factory=list)
+    # Loki: take the tenant from X-Scope-OrgID when a record names none.
+    trust_scope_org_id: bool = True
 
     @field_validator("default_retention_days", mode="before")
     @classmethod
     def _retention(cls, value: object) -> int | None:
         return _retention(value)
+
+
+class ListenerAuthConfig(_Strict):
+    # The API key whose policy governs what the listener writes; unset: the listener may
+    # write (and create) the groups matching ``groups``.
+    access_key_id: str | None = None
+    groups: str = "*"
+
+
+class ForwardConfig(ListenerAuthConfig):
+    """The Fluentd forward listener (TCP, with a UDP heartbeat on the same port); off by default."""
+
+    port: int | None = Field(None, ge=0, le=65535)
+    host: str | None = None
+    # The shared key turns on the handshake; it comes from the environment
+    # (LOGPOND_FORWARD_SHARED_KEY) or this file, never from the config itself.
+    shared_key_file: Path | None = None
+    self_hostname: str = "logpond"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+
+class SyslogConfig(ListenerAuthConfig):
+    """The syslog listener (UDP and TCP on one port number); off by default."""
+
+    port: int | None = Field(None, ge=0, le=65535)
+    host: str | None = None
+    transports: tuple[Literal["udp", "tcp"], ...] = ("udp", "tcp")
+    # The default log group of what arrives here.
+    group: str = "syslog"
+    max_message_bytes: int = Field(MAX_SYSLOG_MESSAGE_BYTES, ge=480, le=1 << 20)
 
 
 def _policy(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -159,6 +207,8 @@ class Settings(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    forward: ForwardConfig = Field(default_factory=ForwardConfig)
+    syslog: SyslogConfig = Field(default_factory=SyslogConfig)
     data_protection: DataProtectionConfig = Field(default_factory=DataProtectionConfig)
     queries: QueriesConfig = Field(default_factory=QueriesConfig)
     saved_queries: list[SavedQueryConfig] = Field(default_factory=list)
@@ -167,6 +217,7 @@ class Settings(_Strict):
     encryption_key: str | None = Field(None, exclude=True, repr=False)
     root_access_key_id: str | None = Field(None, exclude=True)
     root_secret_access_key: str | None = Field(None, exclude=True, repr=False)
+    forward_shared_key: str | None = Field(None, exclude=True, repr=False)
 
 
 _ENV = {
@@ -178,6 +229,8 @@ _ENV = {
     "LOGPOND_LOG_LEVEL": ("server", "log_level"),
     "LOGPOND_ENCRYPTION_KEY_FILE": ("storage", "encryption_key_file"),
     "LOGPOND_MEMORY_LIMIT": ("storage", "memory_limit"),
+    "LOGPOND_FORWARD_PORT": ("forward", "port"),
+    "LOGPOND_SYSLOG_PORT": ("syslog", "port"),
 }
 
 
@@ -218,6 +271,7 @@ def load_settings(
     data["encryption_key"] = env.get("LOGPOND_ENCRYPTION_KEY") or None
     data["root_access_key_id"] = env.get("LOGPOND_ROOT_ACCESS_KEY_ID") or None
     data["root_secret_access_key"] = env.get("LOGPOND_ROOT_SECRET_ACCESS_KEY") or None
+    data["forward_shared_key"] = env.get("LOGPOND_FORWARD_SHARED_KEY") or None
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -239,8 +293,27 @@ def load_settings(
         settings = settings.model_copy(update={"encryption_key": key})
     if bool(settings.server.tls_cert) != bool(settings.server.tls_key):
         raise InvalidParameterError("TLS needs both a certificate and a key file")
+    settings = _forward_secret(settings, env)
     names = [g.name for g in settings.log_groups]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InvalidParameterError("log group declared twice in the config", log_groups=duplicates)
+    return settings
+
+
+def _forward_secret(settings: Settings, env: Mapping[str, str]) -> Settings:
+    """The forward listener's shared key from its file, and its TLS pair checked."""
+    forward = settings.forward
+    if bool(forward.tls_cert) != bool(forward.tls_key):
+        raise InvalidParameterError("forward TLS needs both a certificate and a key file")
+    if settings.forward_shared_key is None and forward.shared_key_file is not None:
+        try:
+            key = forward.shared_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise InvalidParameterError(
+                "cannot read the forward shared key file", path=str(forward.shared_key_file)
+            ) from exc
+        if not key:
+            raise InvalidParameterError("the forward shared key file is empty")
+        settings = settings.model_copy(update={"forward_shared_key": key})
     return settings

@@ -20,15 +20,19 @@ from logpond.model.errors import InvalidParameterError
 from logpond.model.names import LogGroupName, LogStreamName
 
 if TYPE_CHECKING:
-    from logpond.query import Plan, QueryResult
+    from logpond.query import FilterPattern, Plan, QueryResult
 
 __all__ = [
     "UNSET",
     "AccessKeyRecord",
     "AppendResult",
+    "DataProtectionPolicy",
+    "FilterRequest",
+    "FilterResult",
     "Interruptible",
     "LogGroup",
     "LogStream",
+    "MetricFilter",
     "Page",
     "QueryDefinition",
     "SearchRequest",
@@ -71,6 +75,8 @@ class LogGroup:
     tags: Mapping[str, str] = field(default_factory=dict)
     kms_key_id: str | None = None
     stored_bytes: int = 0
+    log_group_class: str = "STANDARD"
+    deletion_protection: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +181,61 @@ class QueryDefinition:
     log_groups: list[str]
     created_ms: int
     updated_ms: int
+    # CloudWatch's query parameters: [{"name", "defaultValue"?, "description"?}]
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricFilter:
+    """A metric filter of a log group: a filter pattern and what it turns matches into.
+
+    ``transformations`` and ``options`` are kept as given (CloudWatch's shapes:
+    ``metricName``, ``metricNamespace``, ``metricValue``, ...); the alerting side reads them.
+    """
+
+    group: str
+    name: str
+    pattern: str
+    transformations: list[dict[str, Any]]
+    created_ms: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DataProtectionPolicy:
+    """A log group's data protection policy document; ``None`` once it has been deleted."""
+
+    group: str
+    document: str | None
+    updated_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class FilterRequest:
+    """Events of some groups matching a filter pattern, in time order, one page at a time.
+
+    ``start_ms`` is inclusive, ``end_ms`` exclusive. ``streams`` or ``stream_prefix``
+    narrow the streams. ``after`` is the (timestamp, event id) of the last event of the
+    previous page; the order is ascending unless ``descending``.
+    """
+
+    groups: Sequence[str]
+    pattern: FilterPattern
+    start_ms: int | None = None
+    end_ms: int | None = None
+    streams: Sequence[str] = ()
+    stream_prefix: str | None = None
+    limit: int = 10_000
+    descending: bool = False
+    after: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterResult:
+    """A page of matching events; ``more`` says whether another page follows."""
+
+    events: list[StoredEvent]
+    more: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +278,8 @@ class Store(Protocol):
         tags: Mapping[str, str] | None = None,
         kms_key_id: str | None = None,
         exist_ok: bool = False,
+        log_group_class: str = "STANDARD",
+        deletion_protection: bool = False,
     ) -> LogGroup: ...
 
     def get_group(self, name: str) -> LogGroup: ...
@@ -234,6 +297,7 @@ class Store(Protocol):
         retention_days: int | Unset | None = UNSET,
         tags: Mapping[str, str] | Unset = UNSET,
         kms_key_id: str | Unset | None = UNSET,
+        deletion_protection: bool | Unset = UNSET,
     ) -> LogGroup: ...
 
     def delete_group(self, name: str) -> None: ...
@@ -298,12 +362,43 @@ class Store(Protocol):
 
     # Saved queries
     def put_query_definition(
-        self, name: str, query: str, log_groups: Sequence[str], definition_id: str | None = None
+        self,
+        name: str,
+        query: str,
+        log_groups: Sequence[str],
+        definition_id: str | None = None,
+        *,
+        parameters: Sequence[Mapping[str, Any]] = (),
     ) -> QueryDefinition:
         """Create (no id) or replace (id) a saved query."""
         ...
 
     def list_query_definitions(self, prefix: str | None = None) -> list[QueryDefinition]: ...
+
+    # Filter patterns over stored events
+    def filter_events(self, request: FilterRequest) -> FilterResult: ...
+
+    # Metric filters (stored here; evaluated by the alerting side)
+    def put_metric_filter(self, metric_filter: MetricFilter) -> MetricFilter:
+        """Create or replace the group's filter of that name."""
+        ...
+
+    def list_metric_filters(self, group: str | None = None) -> list[MetricFilter]:
+        """Filters of one group (or of every group), by group then name."""
+        ...
+
+    def delete_metric_filter(self, group: str, name: str) -> None: ...
+
+    def metric_filter_counts(self) -> dict[str, int]:
+        """How many metric filters each group has."""
+        ...
+
+    # Data protection policies (stored here; enforced by the redaction stage)
+    def put_data_protection_policy(self, group: str, document: str) -> DataProtectionPolicy: ...
+
+    def get_data_protection_policy(self, group: str) -> DataProtectionPolicy | None: ...
+
+    def delete_data_protection_policy(self, group: str) -> None: ...
 
     def delete_query_definition(self, definition_id: str) -> None: ...
 

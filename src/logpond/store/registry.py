@@ -8,6 +8,7 @@ from pathlib import Path
 
 from logpond.model.clock import Clock
 from logpond.model.errors import InvalidParameterError
+from logpond.model.limits import WRITER_MAX_PENDING_BYTES
 
 from .base import Store
 
@@ -35,6 +36,8 @@ class StoreOptions:
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
     checkpoint_threshold: str = DEFAULT_CHECKPOINT_THRESHOLD
+    # Bytes of batches waiting for the writer before ingest is refused with 503.
+    writer_max_pending_bytes: int = WRITER_MAX_PENDING_BYTES
 
 
 def open_store(engine: str, options: StoreOptions, clock: Clock) -> Store:

@@ -37,9 +37,7 @@ def test_batch_equals_redacting_each_cell(policy: Policy) -> None:
     out, counts = redactor.redact_batch(batch)
     expected: Counter[str] = Counter()
     for name in ("message", "fields"):
-        for before, after in zip(
-            batch.column(name).to_pylist(), out.column(name).to_pylist(), strict=True
-        ):
+        for before, after in zip(batch.column(name).to_pylist(), out.column(name).to_pylist(), strict=True):
             if before is None:
                 assert after is None
                 continue

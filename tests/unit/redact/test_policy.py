@@ -48,9 +48,7 @@ def cloudwatch_document(identifiers: list[str], **extra: Any) -> dict[str, Any]:
 
 def test_default_policy_is_secure_by_default() -> None:
     """The default policy masks emails, cards, secrets, keys and names out of the box."""
-    assert {"email", "card", "iban", "jwt", "secret", "private_key", "name"} <= (
-        DEFAULT_POLICY.rules
-    )
+    assert {"email", "card", "iban", "jwt", "secret", "private_key", "name"} <= (DEFAULT_POLICY.rules)
     assert DEFAULT_POLICY.mode == "mask"
     masked, found = Redactor().redact_record(
         {"user": {"name": "John Doe", "email": "john.doe@acme.com"}, "password": "hunter2"}
@@ -167,9 +165,7 @@ def test_allow_keys_exempt_a_key_from_the_denylist() -> None:
 def test_extra_deny_and_name_keys_apply() -> None:
     """Keys added to the denylist and to the name keys are honoured."""
     policy = Policy.from_dict({"deny_keys": ["internal_ref"], "name_keys": ["guardian"]})
-    out, found = Redactor(policy).redact_record(
-        {"internalRef": "R-1", "guardian": "Jane Roe"}, mark=False
-    )
+    out, found = Redactor(policy).redact_record({"internalRef": "R-1", "guardian": "Jane Roe"}, mark=False)
     assert out == {"internalRef": "[REDACTED:secret]", "guardian": "Jane R***"}
     assert found == {"secret": 1, "name": 1}
 
@@ -211,9 +207,7 @@ def test_cloudwatch_custom_identifiers_are_used_by_name() -> None:
     """Custom identifiers from Configuration are referenced by bare name and masked."""
     doc = cloudwatch_document(
         [ARN + "EmailAddress", "EmployeeId"],
-        Configuration={
-            "CustomDataIdentifier": [{"Name": "EmployeeId", "Regex": "EmployeeId-\\d{9}"}]
-        },
+        Configuration={"CustomDataIdentifier": [{"Name": "EmployeeId", "Regex": "EmployeeId-\\d{9}"}]},
     )
     redactor = Redactor(Policy.from_cloudwatch(doc))
     assert redactor.redact_text("EmployeeId-123456789 a@b.io") == (
@@ -344,9 +338,7 @@ def test_cloudwatch_undefined_custom_identifier() -> None:
 )
 def test_cloudwatch_custom_identifier_errors(custom: list[dict[str, Any]], message: str) -> None:
     """Custom identifiers follow CloudWatch's limits on count, names and regex alphabet."""
-    doc = cloudwatch_document(
-        [ARN + "EmailAddress"], Configuration={"CustomDataIdentifier": custom}
-    )
+    doc = cloudwatch_document([ARN + "EmailAddress"], Configuration={"CustomDataIdentifier": custom})
     with pytest.raises(InvalidParameterError) as info:
         Policy.from_cloudwatch(doc)
     assert message in info.value.message

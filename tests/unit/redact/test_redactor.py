@@ -19,9 +19,7 @@ def test_denylisted_key_masks_whole_value_at_any_depth() -> None:
     }
     out, found = REDACTOR.redact_value(record)
     assert out == {
-        "request": {
-            "headers": [{"Authorization": "[REDACTED:secret]"}, {"X-Api-Key": "[REDACTED:secret]"}]
-        },
+        "request": {"headers": [{"Authorization": "[REDACTED:secret]"}, {"X-Api-Key": "[REDACTED:secret]"}]},
         "db": {"config": {"credentials": "[REDACTED:secret]"}},
     }
     assert found == {"secret": 3}

@@ -45,9 +45,7 @@ __all__ = [
 Span = tuple[int, int]
 
 _PLAIN_NAME = re.compile(r"@*[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*")
-_KEYWORDS = frozenset(
-    {"and", "or", "not", "like", "in", "as", "by", "asc", "desc", "any", "true", "false"}
-)
+_KEYWORDS = frozenset({"and", "or", "not", "like", "in", "as", "by", "asc", "desc", "any", "true", "false"})
 
 
 def render_name(name: str) -> str:
@@ -209,9 +207,7 @@ class Unary:
     def render(self) -> str:
         if self.op == "not":
             return "not " + _operand(self.operand, PRECEDENCE["not"])
-        return "-" + _operand(
-            self.operand, PRECEDENCE["neg"], strict=isinstance(self.operand, Unary)
-        )
+        return "-" + _operand(self.operand, PRECEDENCE["neg"], strict=isinstance(self.operand, Unary))
 
     def precedence(self) -> int:
         return PRECEDENCE[self.op]
@@ -293,20 +289,7 @@ class Call:
         return _ATOM
 
 
-Expr = (
-    Field
-    | String
-    | Number
-    | Duration
-    | Regex
-    | ListLiteral
-    | Star
-    | Unary
-    | Binary
-    | Like
-    | InList
-    | Call
-)
+Expr = Field | String | Number | Duration | Regex | ListLiteral | Star | Unary | Binary | Like | InList | Call
 
 
 # --- commands ---------------------------------------------------------------------------------

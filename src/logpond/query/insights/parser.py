@@ -138,9 +138,7 @@ class _Parser:
             commands.append(self.command())
         token = self.lexer.peek()
         if token.kind is not TokenKind.END:
-            raise self.error(
-                f"expected '|' or the end of the query, found {token.describe()}", token
-            )
+            raise self.error(f"expected '|' or the end of the query, found {token.describe()}", token)
         self._check_order(commands)
         return Query(tuple(commands), source, self.text)
 
@@ -163,10 +161,7 @@ class _Parser:
         if not self.accept_op(")"):
             while True:
                 key = self.name("namePrefix, accountIdentifiers or class")
-                if (
-                    key.value not in ("namePrefix", "accountIdentifiers", "class")
-                    or key.value in values
-                ):
+                if key.value not in ("namePrefix", "accountIdentifiers", "class") or key.value in values:
                     raise self.error(f"unexpected SOURCE argument {key.value!r}", key)
                 self.expect_op(":")
                 self.expect_op("[")

@@ -174,9 +174,7 @@ class Lexer:
             unit = _UNIT_RE.match(text, end)
             if unit:
                 if canonical_unit(unit.group()) is None or not number.group().isdigit():
-                    raise self.error(
-                        f"unknown time unit {unit.group()!r}", unit.start(), unit.end()
-                    )
+                    raise self.error(f"unknown time unit {unit.group()!r}", unit.start(), unit.end())
                 self.pos = unit.end()
                 return Token(TokenKind.DURATION, text[start : self.pos], start, self.pos)
             self.pos = end
@@ -221,9 +219,7 @@ class Lexer:
         close = text.find("`", opening + 1)
         newline = text.find("\n", opening + 1)
         if close < 0 or (0 <= newline < close):
-            raise self.error(
-                "unterminated `quoted name`", start, len(text) if close < 0 else newline
-            )
+            raise self.error("unterminated `quoted name`", start, len(text) if close < 0 else newline)
         name = text[opening + 1 : close]
         if not name:
             raise self.error("empty `quoted name`", start, close + 1)

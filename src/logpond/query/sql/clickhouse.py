@@ -261,38 +261,28 @@ class ClickHouseDialect(Dialect):
     # statements -----------------------------------------------------------------------------
 
     def finish(self, select: exp.Select) -> exp.Select:
-        setting = exp.EQ(
-            this=exp.column("output_format_json_escape_forward_slashes"), expression=lit(0)
-        )
+        setting = exp.EQ(this=exp.column("output_format_json_escape_forward_slashes"), expression=lit(0))
         select.set("settings", [setting])
         return select
 
     def quantile(self, value: exp.Expr, fraction: float) -> exp.Expr:
         count = call("count", value.copy())
         rank = call("greatest", lit(1), call("ceil", exp.Mul(this=lit(fraction), expression=count)))
-        element = call(
-            "arrayElement", call("arraySort", call("groupArray", value)), call("toUInt64", rank)
-        )
+        element = call("arrayElement", call("arraySort", call("groupArray", value)), call("toUInt64", rank))
         return call("if", exp.EQ(this=count.copy(), expression=lit(0)), exp.null(), element)
 
     def count_distinct(self, value: exp.Expr) -> exp.Expr:
         return call("uniqExact", value)
 
     def arg_min(self, value: exp.Expr, key: exp.Expr) -> exp.Expr:
-        return call(
-            "argMinIf", value, key, exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))
-        )
+        return call("argMinIf", value, key, exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())))
 
     def arg_max(self, value: exp.Expr, key: exp.Expr) -> exp.Expr:
-        return call(
-            "argMaxIf", value, key, exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))
-        )
+        return call("argMaxIf", value, key, exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())))
 
     def stddev(self, value: exp.Expr) -> exp.Expr:
         count = call("count", value.copy())
-        return call(
-            "if", exp.LT(this=count, expression=lit(2)), exp.null(), call("stddevSamp", value)
-        )
+        return call("if", exp.LT(this=count, expression=lit(2)), exp.null(), call("stddevSamp", value))
 
     # running ----------------------------------------------------------------------------------
 

@@ -48,9 +48,7 @@ class DuckDBDialect(Dialect):
         pointer = ctx.value(_pointer(path))
         return call("json_type", doc.copy(), pointer), pointer
 
-    def _arrays(
-        self, ctx: RenderContext, doc: exp.Expr, path: Sequence[str | int]
-    ) -> exp.Expr | None:
+    def _arrays(self, ctx: RenderContext, doc: exp.Expr, path: Sequence[str | int]) -> exp.Expr | None:
         """Whether every int step of ``path`` indexes an array (None: there is none)."""
         checks = [
             exp.EQ(
@@ -135,8 +133,7 @@ class DuckDBDialect(Dialect):
 
     def regex_groups(self, text: exp.Expr, regex: exp.Expr, count: int) -> list[exp.Expr]:
         return [
-            call("regexp_extract", text.copy(), regex.copy(), lit(index))
-            for index in range(1, count + 1)
+            call("regexp_extract", text.copy(), regex.copy(), lit(index)) for index in range(1, count + 1)
         ]
 
     def regex_split(self, text: exp.Expr, regex: exp.Expr, count: int) -> exp.Expr:

@@ -71,9 +71,7 @@ def false_if_null(value: exp.Expr) -> exp.Expr:
 
 def _posmod(value: exp.Expr, modulus: int) -> exp.Expr:
     inner = exp.Mod(this=value, expression=lit(modulus))
-    return exp.Mod(
-        this=exp.Paren(this=exp.Add(this=inner, expression=lit(modulus))), expression=lit(modulus)
-    )
+    return exp.Mod(this=exp.Paren(this=exp.Add(this=inner, expression=lit(modulus))), expression=lit(modulus))
 
 
 _COMPARE = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
@@ -407,9 +405,7 @@ class ExpressionSQL:
         regex, index, count = str(expr.extra[0]), int(expr.extra[1]), int(expr.extra[2])
         source = self.sql(expr.args[0])
         matched = false_if_null(self.d.regex_search(source, self.ctx.value(regex, regex=True)))
-        group = self.d.regex_groups(source.copy(), self.ctx.value(regex, regex=True), count)[
-            index - 1
-        ]
+        group = self.d.regex_groups(source.copy(), self.ctx.value(regex, regex=True), count)[index - 1]
         return case(matched, group)
 
     # time ----------------------------------------------------------------------------------------
@@ -465,9 +461,7 @@ class ExpressionSQL:
     def op_ipv4_in_subnet(self, expr: Op) -> exp.Expr:
         network, prefix = int(expr.extra[0]), int(expr.extra[1])
         text = self.sql(expr.args[0])
-        octets = self.d.regex_groups(
-            text.copy(), lit(r"^([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)$"), 4
-        )
+        octets = self.d.regex_groups(text.copy(), lit(r"^([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)$"), 4)
         number: exp.Expr = lit(0)
         for octet in octets:
             number = exp.Add(
@@ -487,9 +481,7 @@ class ExpressionSQL:
         source = self.sql(expr.args[0])
         text = d.lower(source.copy())
         # Every group padded to four digits, then the gap filled with zeros: 32 hex digits.
-        padded = d.regex_replace(
-            d.regex_replace(text, "([0-9a-f]+)", "000\\1"), "0*([0-9a-f]{4})", "\\1"
-        )
+        padded = d.regex_replace(d.regex_replace(text, "([0-9a-f]+)", "000\\1"), "0*([0-9a-f]{4})", "\\1")
         digits = d.length(d.replace(padded.copy(), lit(":"), lit("")))
         zeros = d.repeat("0", exp.Sub(this=lit(32), expression=digits))
         filled = d.replace(padded.copy(), lit("::"), d.concat(lit(":"), zeros, lit(":")))
@@ -546,7 +538,5 @@ class ExpressionSQL:
             return plain
         number = self.string_number(value.copy())
         picker = d.arg_min if name == "agg_min" else d.arg_max
-        all_numbers = exp.EQ(
-            this=exp.Count(this=value.copy()), expression=exp.Count(this=number.copy())
-        )
+        all_numbers = exp.EQ(this=exp.Count(this=value.copy()), expression=exp.Count(this=number.copy()))
         return case(all_numbers, picker(value.copy(), number.copy()), plain)

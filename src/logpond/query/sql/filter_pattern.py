@@ -83,9 +83,7 @@ def filter_events(
         predicate = _terms(pattern, ctx, col(_MESSAGE), mixed_optional)
         return exp.select(exp.Star()).from_(_over(inner, "events")).where(predicate)
     if isinstance(pattern, JsonPattern):
-        inner = exp.select(exp.Star(), exp.alias_(record.message_doc(), _MESSAGE_DOC)).from_(
-            relation
-        )
+        inner = exp.select(exp.Star(), exp.alias_(record.message_doc(), _MESSAGE_DOC)).from_(relation)
         reader = RecordSQL(ctx, message_doc=col(_MESSAGE_DOC))
         predicate = exp.and_(reader.is_object(), _json(pattern.expr, ctx, reader))
         return exp.select(exp.Star()).from_(_over(inner, "events")).where(predicate)
@@ -114,20 +112,15 @@ def filter_statement(
 # terms ----------------------------------------------------------------------------------------
 
 
-def _terms(
-    pattern: TermPattern, ctx: RenderContext, message: exp.Expr, mixed: MixedOptional
-) -> exp.Expr:
+def _terms(pattern: TermPattern, ctx: RenderContext, message: exp.Expr, mixed: MixedOptional) -> exp.Expr:
 
     def hit(term: Term) -> exp.Expr:
         if term.kind is TermKind.REGEX:
-            return ctx.dialect.regex_search(
-                message.copy(), ctx.value("(?s)" + term.text, regex=True)
-            )
+            return ctx.dialect.regex_search(message.copy(), ctx.value("(?s)" + term.text, regex=True))
         return ctx.dialect.contains(message.copy(), ctx.value(term.text))
 
     alternatives = [
-        exp.and_(*[hit(t) for t in group]) if group else exp.true()
-        for group in pattern.groups(mixed)
+        exp.and_(*[hit(t) for t in group]) if group else exp.true() for group in pattern.groups(mixed)
     ]
     out = exp.or_(*alternatives) if alternatives else exp.false()
     excluded = [exp.Not(this=hit(t)) for t in pattern.excluded()]
@@ -201,14 +194,11 @@ def _delimited(
     regex = pattern.regex()
     last = len(pattern.columns) - 1
     group_count = sum(
-        2 if (i == last and pattern.absorbs and not c.ellipsis) else 1
-        for i, c in enumerate(pattern.columns)
+        2 if (i == last and pattern.absorbs and not c.ellipsis) else 1 for i, c in enumerate(pattern.columns)
     )
     whole = d.regex_split(col(_LINE), ctx.value(regex, regex=True), group_count)
     names = [f"__fp_g{i}" for i in range(group_count)]
-    split_once = exp.select(exp.Star(), exp.alias_(whole, "__fp_split")).from_(
-        _over(lines, "events")
-    )
+    split_once = exp.select(exp.Star(), exp.alias_(whole, "__fp_split")).from_(_over(lines, "events"))
     # Extracting groups is far slower than a substring test: first drop the lines that lack
     # a literal part some condition's value must contain.
     needles = _required_text(pattern)
@@ -217,9 +207,9 @@ def _delimited(
             exp.and_(*[_false_if_null(d.contains(col(_LINE), ctx.value(n))) for n in needles])
         )
     groups = [d.regex_group_of(col("__fp_split"), i + 1, group_count) for i in range(group_count)]
-    split = exp.select(
-        exp.Star(), *[exp.alias_(g, n) for g, n in zip(groups, names, strict=True)]
-    ).from_(_over(split_once, "events"))
+    split = exp.select(exp.Star(), *[exp.alias_(g, n) for g, n in zip(groups, names, strict=True)]).from_(
+        _over(split_once, "events")
+    )
     # A column's field is never empty, so the first column's group tells whether the line
     # split at all (groups are '' when it did not); only a pattern of ellipses must search.
     first_column = next(
@@ -249,9 +239,7 @@ def _delimited(
         if column.name is not None:
             values[column.name] = value
     conditions = [
-        _false_if_null(_column(c.condition, values, ctx))
-        for c in pattern.columns
-        if c.condition is not None
+        _false_if_null(_column(c.condition, values, ctx)) for c in pattern.columns if c.condition is not None
     ]
     outer = exp.select(exp.Star()).from_(_over(split, "events"))
     return outer.where(exp.and_(_false_if_null(matched), *conditions))
@@ -288,9 +276,7 @@ def _false_if_null(value: exp.Expr) -> exp.Expr:
     return exp.func("coalesce", value, exp.false())
 
 
-def _column(
-    condition: ColumnCondition, values: dict[str, exp.Expr], ctx: RenderContext
-) -> exp.Expr:
+def _column(condition: ColumnCondition, values: dict[str, exp.Expr], ctx: RenderContext) -> exp.Expr:
     if isinstance(condition, ColumnAnd):
         return exp.Paren(this=exp.and_(*[_column(i, values, ctx) for i in condition.items]))
     if isinstance(condition, ColumnOr):

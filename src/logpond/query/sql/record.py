@@ -88,9 +88,7 @@ class RecordSQL:
             lit(_BLANKS),
             "both",
         )
-        parts.append(
-            _case(exp.EQ(this=inner, expression=lit("")), lit(""), d.concat(lit(","), inner.copy()))
-        )
+        parts.append(_case(exp.EQ(this=inner, expression=lit("")), lit(""), d.concat(lit(","), inner.copy())))
         parts.append(lit("}"))
         return _case(_is_null(col("fields")), col("message"), d.concat(*parts))
 
@@ -142,9 +140,7 @@ class RecordSQL:
                 if len(path) == 1
                 else exp.null()
             )
-            structured = (
-                value if head == "timestamp" else _case(_not_null(col(head)), value, from_fields)
-            )
+            structured = value if head == "timestamp" else _case(_not_null(col(head)), value, from_fields)
         return _case(_not_null(col("fields")), structured, unstructured)
 
     def member_number(self, path: Sequence[str | int]) -> exp.Expr:

@@ -56,9 +56,7 @@ class _Renderer:
     def base(self) -> str:
         relation = self.source if self.source is not None else exp.to_table("events")
         if isinstance(relation, exp.Select | exp.Union):
-            relation = exp.Subquery(
-                this=relation, alias=exp.TableAlias(this=exp.to_identifier("events"))
-            )
+            relation = exp.Subquery(this=relation, alias=exp.TableAlias(this=exp.to_identifier("events")))
         columns: list[exp.Expr] = [exp.Star()]
         if self.plan.uses_record_fields:
             document = RecordSQL(self.ctx).document()
@@ -95,9 +93,7 @@ class _Renderer:
                 partition_by=[col(k) for k in step.keys],
                 order=exp.Order(expressions=self.order(step.order)) if step.order else None,
             )
-            ranked = self.layer(
-                exp.select(exp.Star(), exp.alias_(window, step.rank_column)).from_(current)
-            )
+            ranked = self.layer(exp.select(exp.Star(), exp.alias_(window, step.rank_column)).from_(current))
             keep = exp.or_(
                 exp.EQ(this=col(step.rank_column), expression=lit(1)),
                 *[is_null(col(k)) for k in step.keys],
@@ -112,9 +108,7 @@ class _Renderer:
         for regex in PATTERN_MASKS:
             masked = d.regex_replace(masked, regex, "<*>")
         grouped = self.layer(
-            exp.select(
-                exp.alias_(masked, step.pattern), exp.alias_(exp.Count(this=exp.Star()), step.count)
-            )
+            exp.select(exp.alias_(masked, step.pattern), exp.alias_(exp.Count(this=exp.Star()), step.count))
             .from_(current)
             .where(exp.Not(this=is_null(text.copy())))
             .group_by(masked.copy())
@@ -145,8 +139,7 @@ class _Renderer:
     def statement(self) -> Rendered:
         last = self.steps(self.plan.steps, self.base())
         outputs = [
-            exp.alias_(self.sql(output.expr), output_column(i))
-            for i, output in enumerate(self.plan.outputs)
+            exp.alias_(self.sql(output.expr), output_column(i)) for i, output in enumerate(self.plan.outputs)
         ]
         select = exp.select(*outputs).from_(last)
         order = self.order(self.plan.order)

@@ -27,6 +27,8 @@ class GroupRow:
     tags: dict[str, str]
     kms_key_id: str | None
     deleted_ms: int | None = None
+    log_group_class: str = "STANDARD"
+    deletion_protection: bool = False
 
     def public(self, stored_bytes: int) -> LogGroup:
         return LogGroup(
@@ -36,6 +38,8 @@ class GroupRow:
             tags=dict(self.tags),
             kms_key_id=self.kms_key_id,
             stored_bytes=stored_bytes,
+            log_group_class=self.log_group_class,
+            deletion_protection=self.deletion_protection,
         )
 
 
@@ -98,10 +102,14 @@ class Catalog:
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         catalog.next_seq = int(meta["flushed_seq"])
         catalog.next_group_id = int(meta["next_group_id"])
-        for gid, name, created, retention, tags, kms, deleted in con.execute(
-            "SELECT id, name, created_ms, retention_days, tags, kms_key_id, deleted_ms FROM log_groups"
+        for gid, name, created, retention, tags, kms, deleted, group_class, protected in con.execute(
+            "SELECT id, name, created_ms, retention_days, tags, kms_key_id, deleted_ms, "
+            "log_group_class, deletion_protection FROM log_groups"
         ).fetchall():
-            catalog.groups[gid] = GroupRow(gid, name, created, retention, orjson.loads(tags), kms, deleted)
+            catalog.groups[gid] = GroupRow(
+                gid, name, created, retention, orjson.loads(tags), kms, deleted,
+                group_class or "STANDARD", bool(protected),
+            )  # fmt: skip
             if deleted is None:
                 catalog.live_groups[name] = gid
         for row in con.execute(

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from logpond.model.errors import LogpondError
+from logpond.model.limits import WRITER_MAX_PENDING_BYTES
 from logpond.store.registry import DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT
 
 __all__ = ["DuckDBSettings", "apply_migrations", "open_database", "quote_literal"]
@@ -31,6 +32,7 @@ class DuckDBSettings:
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
     checkpoint_threshold: str = DEFAULT_CHECKPOINT_THRESHOLD
+    writer_max_pending_bytes: int = WRITER_MAX_PENDING_BYTES
 
 
 def quote_literal(value: str) -> str:

@@ -51,6 +51,7 @@ from logpond.store.writer import GroupCommitWriter
 from .catalog import Catalog, GroupRow, StreamRow
 from .commit import EventCommitter, recover_statistics
 from .connection import DuckDBSettings, open_database
+from .group_resources import GroupResources
 from .retention import sweep
 from .sql import GroupScope, Params, day_of, events_relation
 
@@ -68,6 +69,7 @@ def open_duckdb_store(options: StoreOptions, clock: Clock) -> DuckDBStore:
             memory_limit=options.memory_limit,
             threads=options.threads,
             checkpoint_threshold=options.checkpoint_threshold,
+            writer_max_pending_bytes=options.writer_max_pending_bytes,
         ),
         clock=clock,
     )
@@ -77,7 +79,7 @@ def open_duckdb_store(options: StoreOptions, clock: Clock) -> DuckDBStore:
 _DIRECT_COLUMNS = frozenset({"message", *PROMOTED_COLUMNS})
 
 
-class DuckDBStore:
+class DuckDBStore(GroupResources):
     """Events, groups, streams and keys in one DuckDB file; see docs/architecture.md."""
 
     dialect = "duckdb"
@@ -89,7 +91,7 @@ class DuckDBStore:
         self.catalog = Catalog.load(self._con)
         recover_statistics(self._con, self.catalog, self.catalog.next_seq)
         self._committer = EventCommitter(self._con, self.catalog, self.clock)
-        self.writer = GroupCommitWriter(self._committer)
+        self.writer = GroupCommitWriter(self._committer, max_pending_bytes=settings.writer_max_pending_bytes)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
@@ -150,6 +152,8 @@ class DuckDBStore:
         tags: Mapping[str, str] | None = None,
         kms_key_id: str | None = None,
         exist_ok: bool = False,
+        log_group_class: str = "STANDARD",
+        deletion_protection: bool = False,
     ) -> LogGroup:
         name = LogGroupName(name)
         clean_tags = validate_tags(tags or {})
@@ -168,11 +172,13 @@ class DuckDBStore:
                 retention_days,
                 clean_tags,
                 kms_key_id,
+                log_group_class=log_group_class,
+                deletion_protection=deletion_protection,
             )
             self._transaction(
                 (
-                    "INSERT INTO log_groups (id, name, created_ms, retention_days, tags, kms_key_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO log_groups (id, name, created_ms, retention_days, tags, kms_key_id, "
+                    "log_group_class, deletion_protection) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         row.id,
                         row.name,
@@ -180,6 +186,8 @@ class DuckDBStore:
                         row.retention_days,
                         orjson.dumps(row.tags).decode(),
                         row.kms_key_id,
+                        row.log_group_class,
+                        row.deletion_protection,
                     ],
                 ),
                 ("UPDATE meta SET value = ? WHERE key = 'next_group_id'", [str(row.id + 1)]),
@@ -221,6 +229,7 @@ class DuckDBStore:
         retention_days: int | Unset | None = UNSET,
         tags: Mapping[str, str] | Unset = UNSET,
         kms_key_id: str | Unset | None = UNSET,
+        deletion_protection: bool | Unset = UNSET,
     ) -> LogGroup:
         clean_tags = None if isinstance(tags, Unset) else validate_tags(tags)
 
@@ -232,10 +241,19 @@ class DuckDBStore:
                 row.tags = clean_tags
             if not isinstance(kms_key_id, Unset):
                 row.kms_key_id = kms_key_id
+            if not isinstance(deletion_protection, Unset):
+                row.deletion_protection = deletion_protection
             self._transaction(
                 (
-                    "UPDATE log_groups SET retention_days = ?, tags = ?, kms_key_id = ? WHERE id = ?",
-                    [row.retention_days, orjson.dumps(row.tags).decode(), row.kms_key_id, row.id],
+                    "UPDATE log_groups SET retention_days = ?, tags = ?, kms_key_id = ?, "
+                    "deletion_protection = ? WHERE id = ?",
+                    [
+                        row.retention_days,
+                        orjson.dumps(row.tags).decode(),
+                        row.kms_key_id,
+                        row.deletion_protection,
+                        row.id,
+                    ],
                 ),
             )
             with self.catalog.lock:
@@ -256,6 +274,9 @@ class DuckDBStore:
                     "UPDATE log_streams SET deleted_ms = ? WHERE group_id = ? AND deleted_ms IS NULL",
                     [now, row.id],
                 ),
+                # What hangs off the group goes with it; a group of the same name starts bare.
+                ("DELETE FROM metric_filters WHERE group_id = ?", [row.id]),
+                ("DELETE FROM data_protection_policies WHERE group_id = ?", [row.id]),
             )
             catalog = self.catalog
             with catalog.lock:
@@ -563,29 +584,38 @@ class DuckDBStore:
     # Saved queries
 
     def put_query_definition(
-        self, name: str, query: str, log_groups: Sequence[str], definition_id: str | None = None
+        self,
+        name: str,
+        query: str,
+        log_groups: Sequence[str],
+        definition_id: str | None = None,
+        *,
+        parameters: Sequence[Mapping[str, Any]] = (),
     ) -> QueryDefinition:
         if not 1 <= len(name) <= 255:
             raise InvalidParameterError("saved query names are 1-255 characters")
         if not 1 <= len(query) <= 10_000:
             raise InvalidParameterError("saved queries are 1-10000 characters")
+        params = [dict(p) for p in parameters]
 
         def put() -> QueryDefinition:
             now = self.clock.now_ms()
             groups = orjson.dumps(list(log_groups)).decode()
+            encoded = orjson.dumps(params).decode()
             if definition_id is None:
-                new = QueryDefinition(uuid.uuid4().hex, name, query, list(log_groups), now, now)
+                new = QueryDefinition(uuid.uuid4().hex, name, query, list(log_groups), now, now, params)
                 self._transaction(
-                    ("INSERT INTO query_definitions VALUES (?, ?, ?, ?, ?, ?)",
-                     [new.id, name, query, groups, now, now]),
+                    ("INSERT INTO query_definitions (id, name, query, log_groups, created_ms, updated_ms, "
+                     "parameters) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [new.id, name, query, groups, now, now, encoded]),
                 )  # fmt: skip
                 return new
             old = self._query_definition(definition_id)
             self._transaction(
-                ("UPDATE query_definitions SET name = ?, query = ?, log_groups = ?, updated_ms = ? "
-                 "WHERE id = ?", [name, query, groups, now, definition_id]),
+                ("UPDATE query_definitions SET name = ?, query = ?, log_groups = ?, updated_ms = ?, "
+                 "parameters = ? WHERE id = ?", [name, query, groups, now, encoded, definition_id]),
             )  # fmt: skip
-            return QueryDefinition(definition_id, name, query, list(log_groups), old.created_ms, now)
+            return QueryDefinition(definition_id, name, query, list(log_groups), old.created_ms, now, params)
 
         return self.writer.call(put)
 
@@ -599,13 +629,16 @@ class DuckDBStore:
         rows = (
             self.reader()
             .execute(
-                "SELECT id, name, query, log_groups, created_ms, updated_ms FROM query_definitions "
-                "WHERE starts_with(name, ?) ORDER BY name, id",
+                "SELECT id, name, query, log_groups, created_ms, updated_ms, parameters "
+                "FROM query_definitions WHERE starts_with(name, ?) ORDER BY name, id",
                 [prefix or ""],
             )
             .fetchall()
         )
-        return [QueryDefinition(i, n, q, orjson.loads(g), c, u) for i, n, q, g, c, u in rows]
+        return [
+            QueryDefinition(i, n, q, orjson.loads(g), c, u, orjson.loads(p or "[]"))
+            for i, n, q, g, c, u, p in rows
+        ]
 
     def delete_query_definition(self, definition_id: str) -> None:
         def delete() -> None:

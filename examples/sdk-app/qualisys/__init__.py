@@ -1,0 +1,1 @@
+"""The example application: an API (``qualisys.api``) and a Celery worker (``qualisys.worker``)."""
