@@ -42,7 +42,7 @@ def _server_class(uvicorn: Any) -> Any:
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             services = getattr(getattr(self.config.app, "state", None), "services", None)
             if services is not None:
-                services.sse_tail.close()
+                services.live_tail.close()
             super().handle_exit(sig, frame)
 
     return Server

@@ -15,7 +15,6 @@ from logpond.model.names import LogGroupName
 from logpond.pipeline.live_tail import LiveTail
 from logpond.pipeline.redaction import RedactionStage
 from logpond.pipeline.run import IngestPipeline
-from logpond.pipeline.sse_tail import SSETail
 from logpond.query.jobs import QueryJobs
 from logpond.redact import DEFAULT_POLICY, Policy
 from logpond.store.base import Store
@@ -47,16 +46,13 @@ class Services:
     router: Router = field(default_factory=Router)
 
     live_tail: LiveTail = field(init=False)
-    sse_tail: SSETail = field(init=False)
     sessions: SessionStore = field(init=False)
 
     def __post_init__(self) -> None:
-        # Live tail follows every committed batch (CloudWatch StartLiveTail sessions).
+        # Live tail follows every committed batch (the UI's Server-Sent Events and
+        # CloudWatch's StartLiveTail); the UI's sign-in sessions.
         self.live_tail = LiveTail(self.clock)
-        self.pipeline.hooks.append(self.live_tail)
-        # The web UI's live tail (Server-Sent Events) and its sign-in sessions.
-        self.sse_tail = SSETail(self.clock)
-        self.pipeline.hooks.append(self.sse_tail.publish)
+        self.pipeline.hooks.append(self.live_tail.publish)
         self.sessions = SessionStore(self.clock)
 
     @classmethod
@@ -130,7 +126,7 @@ class Services:
         self.store.add_findings(self.redaction.drain())
 
     def close(self) -> None:
-        self.sse_tail.close()
+        self.live_tail.close()
         self.queries.close()
         self.flush_findings()
         self.store.close()

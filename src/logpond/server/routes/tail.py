@@ -20,7 +20,7 @@ from starlette.responses import StreamingResponse
 
 from logpond.model.errors import InvalidParameterError, LogpondError
 from logpond.model.names import LogGroupName
-from logpond.pipeline.sse_tail import TailSubscription
+from logpond.pipeline.live_tail import TailSubscription
 from logpond.query import MAX_FILTER_PATTERN_CHARS
 
 from ..access import Access, authenticate, require, services
@@ -89,7 +89,7 @@ async def live_tail(
     for name in groups:
         access.group(LogGroupName(name))
         svc.store.get_group(name)
-    subscription = svc.sse_tail.subscribe(groups, pattern)
+    subscription = svc.live_tail.subscribe(groups, pattern)
     return StreamingResponse(
         _stream(request, access, subscription, groups),
         media_type="text/event-stream",

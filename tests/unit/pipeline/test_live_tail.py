@@ -10,7 +10,7 @@ import pytest
 
 from logpond.model.errors import LimitExceededError
 from logpond.model.schema import EVENT_SCHEMA
-from logpond.pipeline.sse_tail import SSETail
+from logpond.pipeline.live_tail import LiveTail
 from logpond.store.base import AppendResult
 
 
@@ -24,7 +24,7 @@ def test_a_subscription_sees_only_its_groups_and_pattern() -> None:
     """Rows of other groups and rows the pattern rejects never reach the client."""
 
     async def scenario() -> list[dict[str, object]]:
-        tail = SSETail()
+        tail = LiveTail()
         subscription = tail.subscribe(["/a"], "ERROR")
         tail.publish(_batch("/b", ["ERROR elsewhere"]), AppendResult(1, 1, 1))
         tail.publish(_batch("/a", ["INFO fine", "ERROR here"]), AppendResult(2, 10, 11))
@@ -41,7 +41,7 @@ def test_a_slow_client_loses_the_oldest_events_and_never_slows_publishing() -> N
     """Past the buffer, the oldest rows are dropped and counted; publishing stays cheap."""
 
     async def scenario() -> tuple[list[dict[str, object]], int, float]:
-        tail = SSETail(buffer_rows=1_000)
+        tail = LiveTail(buffer_rows=1_000)
         subscription = tail.subscribe(["/a"])
         started = time.perf_counter()
         for n in range(200):
@@ -62,7 +62,7 @@ def test_closing_ends_every_tail_and_limits_are_enforced() -> None:
     """close() wakes and ends subscriptions; more than the maximum is refused."""
 
     async def scenario() -> None:
-        tail = SSETail(max_subscriptions=1)
+        tail = LiveTail(max_subscriptions=1)
         subscription = tail.subscribe(["/a"])
         with pytest.raises(LimitExceededError):
             tail.subscribe(["/a"])
@@ -76,7 +76,7 @@ def test_publishing_from_another_thread_wakes_the_reader() -> None:
     """A hook called off the event loop still wakes the waiting client."""
 
     async def scenario() -> list[dict[str, object]]:
-        tail = SSETail()
+        tail = LiveTail()
         subscription = tail.subscribe(["/a"])
         await asyncio.to_thread(tail.publish, _batch("/a", ["from a thread"]), AppendResult(1, 5, 5))
         assert await subscription.wait(1)
