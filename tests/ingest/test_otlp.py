@@ -135,6 +135,53 @@ def test_json_body_with_hex_ids(shipper_server: ShipperServer) -> None:
     assert second["fields"]["cart"] == 3
 
 
+def test_attributes_named_like_the_record_head_move_under_otel(shipper_server: ShipperServer) -> None:
+    """Fluent Bit's opentelemetry output (``logs_body_key_attributes``) sends the message as the
+    body and the record's other keys, its own ``timestamp`` among them, as attributes."""
+    server = shipper_server.server
+    service = unique_group("fb").strip("/").replace("/", "-")
+    attributes = {"timestamp": "2026-11-29T00:00:00Z", "message": "shadow", "level": "error", "status": 502}
+    record = {
+        "timeUnixNano": "1706004930123456789",
+        "body": {"stringValue": "payment failed"},
+        "attributes": [
+            {
+                "key": key,
+                "value": {"intValue": str(value)} if isinstance(value, int) else {"stringValue": value},
+            }
+            for key, value in attributes.items()
+        ],
+    }
+    body = {
+        "resourceLogs": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+                "scopeLogs": [{"logRecords": [record]}],
+            }
+        ]
+    }
+    with server.client() as http:
+        response = http.post(
+            "/v1/logs", content=orjson.dumps(body), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 200, response.text
+        (event,) = search(server, service, want=1)
+        assert (event["time"], event["message"], event["fields"]["status"]) == (
+            "2024-01-23T10:15:30.123Z",
+            "payment failed",
+            502,
+        )
+        assert event["fields"]["otel"]["attributes"] == {
+            "timestamp": "2026-11-29T00:00:00Z",
+            "message": "shadow",
+        }
+    (row,) = insights(server, "fields @message", [service])
+    text = row["@message"]
+    document = orjson.loads(text)
+    assert text.count('"timestamp"') == 2  # the record's head and otel.attributes.timestamp
+    assert document["message"] == "payment failed" and document["otel"]["attributes"]["message"] == "shadow"
+
+
 def test_bad_bodies_get_client_errors_and_server_stays_up(shipper_server: ShipperServer) -> None:
     """Malformed protobuf is 400, an unknown type 415, a gzip bomb 413; never 500."""
     server = shipper_server.server

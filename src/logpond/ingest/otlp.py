@@ -61,6 +61,10 @@ _K8S = (
     ("k8s.pod.uid", "pod_id"),
 )
 _MESSAGE_MEMBERS = ("message", "msg", "log")
+# Keys every stored record's document starts with (the event's time and message): an
+# attribute of that name moves to ``otel.attributes`` rather than repeat a key in ``@message``
+# (Fluent Bit's opentelemetry output sends a record's own ``timestamp`` as an attribute).
+_HEAD_KEYS = ("timestamp", "message")
 
 
 @dataclass(slots=True)
@@ -341,6 +345,10 @@ class OTLPDecoder:
                     extras.append(b',"observed_ns":' + str(observed_ns).encode())
                 if event:
                     extras.append(b',"event_name":' + dumps(event))
+                clashing = [key for key in _HEAD_KEYS if key in attributes]
+                if clashing:
+                    moved = {key: attributes.pop(key) for key in clashing}
+                    extras.append(b',"attributes":' + dumps(moved))
                 otel = b'"otel":{' + head + b"".join(extras) + b"}"
                 if kubernetes is not None:
                     otel += b',"kubernetes":' + kubernetes
