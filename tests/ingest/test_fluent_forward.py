@@ -133,6 +133,31 @@ def test_forward_mode_with_pod_file_tag_and_multiline_parts(shipper_server: Ship
     assert records_found == [{"n": "2"}]
 
 
+def test_lines_fluent_bit_already_joined_are_not_joined_again(shipper_server: ShipperServer) -> None:
+    """What Fluent Bit 5.1's ``cri`` multiline parser sends for a line the runtime split (P then
+    F): one record, joined, still marked ``_p: P``. It is whole; the next record is another."""
+    first = '{"level":"error","message":"a line split by the runtime","status":500}'
+    records = [
+        [1795912801, {"time": "2026-11-29T00:40:01.000000001Z", "stream": "stdout", "_p": "P", "log": first}],
+        [
+            1795912803,
+            {
+                "time": "2026-11-29T00:40:03.000000001Z",
+                "stream": "stdout",
+                "_p": "F",
+                "log": '{"level":"info","message":"after it"}',
+            },
+        ],
+    ]
+    _send(shipper_server.forward_port, [_POD_FILE + ".joined", records, {"chunk": "c3"}], read_acks=1)
+    split, after = search(shipper_server.server, _POD_FILE + ".joined", want=2)
+    assert (split["message"], split["fields"]["status"], after["message"]) == (
+        "a line split by the runtime",
+        500,
+        "after it",
+    )
+
+
 @pytest.mark.parametrize(
     "garbage",
     [

@@ -136,8 +136,11 @@ def prepare(record: dict[str, Any], source: str | None = None) -> Hints:
             record["log"] = log = log[:-2] if log.endswith("\r\n") else log[:-1]
         elif key == "log" and _DOCKER_KEYS.issuperset(k for k in record if k not in _PROTOCOL_KEYS):
             hints.partial = True  # Docker json-file: a piece of a line longer than 16 KiB
-        tag = record.get("logtag", record.get("_p"))
-        if tag == "P":
+        # ``logtag`` is the CRI flag as Fluent Bit's classic ``cri`` regex parser leaves it:
+        # each physical line a record. Its ``cri`` multiline parser instead names the flag
+        # ``_p`` and has already joined the pieces (keeping the first piece's ``P``), so
+        # ``_p`` says nothing about what is still to come.
+        if record.get("logtag") == "P":
             hints.partial = True
         if log and log[0] == "{":
             _lift_json(record, key, log)
