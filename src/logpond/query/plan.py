@@ -204,3 +204,27 @@ class Plan:
     def fields(self) -> list[str]:
         """The result column names, in order."""
         return [output.name for output in self.outputs]
+
+    def system_fields(self) -> frozenset[str]:
+        """The system fields (``@logStream``, ``@ptr``...) any step or output reads."""
+        found: set[str] = set()
+        pending: list[PExpr] = [output.expr for output in self.outputs]
+        pending += [key.expr for key in self.order]
+        for step in self.steps:
+            if isinstance(step, Compute):
+                pending += [expr for _, expr in step.columns]
+            elif isinstance(step, Where):
+                pending.append(step.predicate)
+            elif isinstance(step, Aggregate):
+                pending += [expr for _, expr in step.keys + step.aggregates]
+            elif isinstance(step, Take | Dedup):
+                pending += [key.expr for key in step.order]
+            else:
+                pending.append(step.source)
+        while pending:
+            expr = pending.pop()
+            if isinstance(expr, System):
+                found.add(expr.name)
+            elif isinstance(expr, Op):
+                pending.extend(expr.args)
+        return frozenset(found)

@@ -76,6 +76,7 @@ def _posmod(value: exp.Expr, modulus: int) -> exp.Expr:
     )
 
 
+_NEVER_MISSING = frozenset({"@timestamp", "@ingestionTime", "@seq"})
 _COMPARE = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 _NUMERIC_KINDS = (Kind.NUMBER, Kind.TIME, Kind.BOOL)
 
@@ -88,6 +89,10 @@ class ExpressionSQL:
         self.d = ctx.dialect
         self.record = record
         self.account_id = account_id
+        # Columns already holding the rebuilt @message and field texts (see the renderer's
+        # Where steps).
+        self.message_column: str | None = None
+        self.field_columns: dict[tuple[str, ...], str] = {}
 
     # order ---------------------------------------------------------------------------------------
 
@@ -96,7 +101,10 @@ class ExpressionSQL:
         for key in keys:
             value = self.sql(key.expr)
             desc = key.descending
-            out.append(exp.Ordered(this=is_null(value), desc=False))
+            # Event times and ids are never missing: ordering by them alone lets DuckDB
+            # stop reading once it holds the first rows (a top-N filter on zone maps).
+            if not (isinstance(key.expr, System) and key.expr.name in _NEVER_MISSING):
+                out.append(exp.Ordered(this=is_null(value), desc=False))
             if key.expr.kind is Kind.STRING:
                 number = self.string_number(value.copy())
                 out.append(exp.Ordered(this=exp.Not(this=is_null(number)), desc=desc))
@@ -152,7 +160,8 @@ class ExpressionSQL:
         if isinstance(expr, Ref):
             return col(expr.column)
         if isinstance(expr, RecordField):
-            return self.record.field_text(expr.path)
+            column = self.field_columns.get(expr.path)
+            return col(column) if column is not None else self.record.field_text(expr.path)
         if isinstance(expr, System):
             return self.system(expr.name)
         if isinstance(expr, Const):
@@ -172,6 +181,8 @@ class ExpressionSQL:
             return self.record.log(self.account_id)
         if name == "@ptr":
             return self.record.ptr()
+        if self.message_column is not None:
+            return col(self.message_column)
         return self.record.at_message()
 
     def const(self, expr: Const) -> exp.Expr:
@@ -251,9 +262,21 @@ class ExpressionSQL:
         textual = compare(this=self.sql(left), expression=self.sql(right))
         return case(both, numeric, textual)
 
-    def op_contains(self, expr: Op) -> exp.Expr:
-        text, needle = expr.args
+    def contains(self, text: PExpr, needle: PExpr) -> exp.Expr:
+        """Substring test; on ``@message`` with a constant, without rebuilding the message."""
+        if (
+            isinstance(text, System)
+            and text.name == "@message"
+            and isinstance(needle, Const)
+            and isinstance(needle.value, str)
+        ):
+            direct = self.record.message_contains(needle.value)
+            if direct is not None:
+                return false_if_null(direct)
         return false_if_null(self.d.contains(self.sql(text), self.sql(needle)))
+
+    def op_contains(self, expr: Op) -> exp.Expr:
+        return self.contains(*expr.args)
 
     def op_regex(self, expr: Op) -> exp.Expr:
         regex = self.ctx.value("(?s)" + str(expr.extra[0]), regex=True)
@@ -353,8 +376,7 @@ class ExpressionSQL:
         return exp.EQ(this=exp.func("coalesce", trimmed, lit("")), expression=lit(""))
 
     def op_strcontains(self, expr: Op) -> exp.Expr:
-        text, needle = (self.sql(a) for a in expr.args)
-        return false_if_null(self.d.contains(text, needle))
+        return self.contains(*expr.args)
 
     def op_concat(self, expr: Op) -> exp.Expr:
         parts = [exp.func("coalesce", self.sql(a), lit("")) for a in expr.args]
