@@ -49,10 +49,11 @@ from logpond.store.registry import StoreOptions
 from logpond.store.writer import GroupCommitWriter
 
 from .catalog import Catalog, GroupRow, StreamRow
-from .commit import EventCommitter, recover_statistics
+from .commit import EventCommitter, count_loose_rows, recover_statistics
 from .connection import DuckDBSettings, open_database
+from .reads import EXPORT_SLICE_EVENTS, Coverage, cover, export_slices
 from .retention import sweep
-from .sql import GroupScope, Params, day_of, events_relation
+from .sql import GroupScope, Params
 
 __all__ = ["DuckDBStore", "open_duckdb_store"]
 
@@ -87,8 +88,11 @@ class DuckDBStore:
         self.clock: Clock = clock or SystemClock()
         self._con = open_database(settings)
         self.catalog = Catalog.load(self._con)
-        recover_statistics(self._con, self.catalog, self.catalog.next_seq)
-        self._committer = EventCommitter(self._con, self.catalog, self.clock)
+        streams, parts = recover_statistics(self._con, self.catalog, self.catalog.next_seq)
+        parts |= count_loose_rows(self._con, self.catalog)
+        self._committer = EventCommitter(
+            self._con, self.catalog, self.clock, dirty_streams=streams, dirty_parts=parts
+        )
         self.writer = GroupCommitWriter(self._committer)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -366,26 +370,15 @@ class DuckDBStore:
             scopes.append(GroupScope(row.id, row.name, lowest))
         return scopes
 
-    def days(self, scopes: Sequence[GroupScope], end_ms: int | None) -> list[int]:
-        """The day tables that may hold events of these groups in the range."""
-        if not scopes:
-            return []
-        first = day_of(min(s.visible_from_ms for s in scopes))
-        last = None if end_ms is None else day_of(max(end_ms - 1, 0))
-        wanted = {s.group_id for s in scopes}
-        with self.catalog.lock:
-            return sorted(
-                day
-                for day, groups in self.catalog.partitions.items()
-                if day >= first and (last is None or day <= last) and wanted.intersection(groups)
-            )
+    def coverage(self, groups: Sequence[str], start_ms: int | None, end_ms: int | None) -> Coverage:
+        """The day tables, groups and statistics a read of these groups in the range covers."""
+        return cover(self.catalog, self.scopes(groups, start_ms), end_ms)
 
     def events_source(
         self, groups: Sequence[str], start_ms: int | None, end_ms: int | None, params: Params
     ) -> exp.Subquery:
         """The ``events`` relation (docs/architecture.md) for the query layer."""
-        scopes = self.scopes(groups, start_ms)
-        return events_relation(self.days(scopes, end_ms), scopes, params, end_ms=end_ms)
+        return self.coverage(groups, start_ms, end_ms).relation(params)
 
     def run_plan(
         self,
@@ -402,8 +395,9 @@ class DuckDBStore:
         ``on_cursor`` receives the cursor the query runs on, so the caller can interrupt
         it (cancel, timeout).
         """
+        coverage = self.coverage(groups, start_ms, end_ms)
         params = Params()
-        source = self.events_source(groups, start_ms, end_ms, params)
+        source = coverage.relation(params, stream_names="@logStream" in plan.system_fields())
         cursor = self._con.cursor()
         try:
             cursor.execute("USE lp")
@@ -411,7 +405,8 @@ class DuckDBStore:
                 on_cursor(cursor)
             return run_plan(
                 plan, dialect=self.dialect, connection=cursor, source=source,
-                source_params=params.values, statistics=statistics,
+                source_params=params.values, statistics=statistics, facts=coverage.facts(),
+                scanned=coverage.scanned(cursor) if statistics else None,
             )  # fmt: skip
         except duckdb.InterruptException:
             raise QueryCancelledError("query cancelled") from None
@@ -426,18 +421,30 @@ class DuckDBStore:
         end_ms: int | None,
         *,
         batch_rows: int = 10_000,
+        slice_events: int = EXPORT_SLICE_EVENTS,
     ) -> Iterator[list[list[ResultField]]]:
-        """Every result row of a plan (its row cap ignored), a batch at a time: exports."""
-        params = Params()
-        source = self.events_source(groups, start_ms, end_ms, params)
+        """Every result row of a plan (its row cap ignored), a batch at a time: exports.
+
+        Events in time order are read a slice of time at a time (``reads.export_slices``),
+        so that no statement sorts more than about ``slice_events`` rows.
+        """
         engine = dialect_for(self.dialect)
-        rendered = with_params(render_plan(replace(plan, limit=None), engine, source), params.values)
+        unlimited = replace(plan, limit=None)
+        names = "@logStream" in plan.system_fields()
+        whole = self.coverage(groups, start_ms, end_ms)
+        slices = export_slices(plan, whole, start_ms, end_ms, slice_events)
         cursor = self._con.cursor()
         try:
             cursor.execute("USE lp")
-            reader = cursor.execute(rendered.sql, rendered.params).to_arrow_reader(batch_rows)
-            for batch in reader:
-                yield list(result_rows(plan, pa.Table.from_batches([batch])))
+            for low, high in slices:
+                coverage = self.coverage(groups, low, high)
+                params = Params()
+                source = coverage.relation(params, stream_names=names)
+                statement = render_plan(unlimited, engine, source, facts=coverage.facts())
+                rendered = with_params(statement, params.values)
+                reader = cursor.execute(rendered.sql, rendered.params).to_arrow_reader(batch_rows)
+                for batch in reader:
+                    yield list(result_rows(plan, pa.Table.from_batches([batch])))
         finally:
             cursor.close()
 
@@ -454,13 +461,8 @@ class DuckDBStore:
                     for name in request.streams
                     if (sid := self.catalog.stream_id(row.id, name)) is not None
                 )
-        scopes = self.scopes(request.groups, request.start_ms)
-        source = events_relation(
-            self.days(scopes, request.end_ms),
-            scopes,
-            params,
-            end_ms=request.end_ms,
-            stream_ids=stream_ids,
+        source = self.coverage(request.groups, request.start_ms, request.end_ms).relation(
+            params, stream_ids=stream_ids
         )
         conditions: list[exp.Expr] = []
         if request.text:
