@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+import re2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
@@ -222,3 +223,27 @@ def test_generated_message_substrings_match_python(needle: str, record_tables: E
     found = _contains_rows("duckdb", record_tables, needle)
     if found is not None:
         assert found == _python_rows(needle)
+
+
+REGEXES = ["rbell", "tnewline|u001B", "level", "2023-1[0-9]", "only", "nested.*two", "plain|svc", "1B\\b"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "clickhouse"])
+@pytest.mark.parametrize("regex", REGEXES)
+def test_message_regex_with_required_text_matches_python(
+    engine: str, regex: str, record_tables: EngineTables
+) -> None:
+    """A regex on @message, tested for its required text first, finds what RE2 finds."""
+    result = run_query(
+        f"fields @ptr | filter @message like /{regex}/",
+        dialect=engine,
+        connection=record_tables.connection(engine),
+        source=exp.to_table("rec.events"),
+        options=PlanOptions(now_ms=1),
+    )
+    found = sorted(decode_ptr(r["@ptr"])[1] for r in result.records())
+    compiled = re2.compile("(?s)" + regex)
+    expected = [
+        i + 1 for i, text in enumerate(_python_messages()) if text is not None and compiled.search(text)
+    ]
+    assert found == expected

@@ -182,14 +182,17 @@ class Dialect(abc.ABC):
         escapes them once in a longer text (:meth:`escape_separators`).
         """
 
-    def escape_separators(self, text: exp.Expr) -> exp.Expr:
+    def escape_separators(self, text: exp.Expr, *, many: bool = True) -> exp.Expr:
         """``text`` with U+2028 and U+2029 written ``\\u2028`` and ``\\u2029``.
 
-        Replacing costs far more than searching, and the characters are rare: only texts
-        holding one are rewritten.
+        Replacing costs far more than searching, and the characters are rare: for ``many``
+        rows only texts holding one are rewritten. For a few rows the shorter statement
+        is worth more (``text`` appears once instead of four times).
         """
         escaped = call("replace", text, lit("\u2028"), lit("\\u2028"))
         escaped = call("replace", escaped, lit("\u2029"), lit("\\u2029"))
+        if not many:
+            return escaped
         found = exp.or_(
             self.contains(text.copy(), lit("\u2028")), self.contains(text.copy(), lit("\u2029"))
         )

@@ -158,7 +158,7 @@ class ClickHouseDialect(Dialect):
     def json_quote(self, text: exp.Expr, *, separators: bool = True) -> exp.Expr:
         return call("toJSONString", text)  # escapes U+2028 and U+2029 itself
 
-    def escape_separators(self, text: exp.Expr) -> exp.Expr:
+    def escape_separators(self, text: exp.Expr, *, many: bool = True) -> exp.Expr:
         return text
 
     def starts_with(self, text: exp.Expr, prefix: str) -> exp.Expr:

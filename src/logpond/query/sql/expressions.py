@@ -8,8 +8,11 @@ arithmetic on text or division by zero is missing; sorting is CloudWatch's natur
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
+from logpond.query.literals import required_literals
 from logpond.query.plan import Const, Kind, Op, OrderKey, PExpr, RecordField, Ref, System
 from logpond.query.record import NUMBER_PATTERN, is_number_text
 
@@ -57,6 +60,22 @@ SEVERITIES = (
 )
 
 
+def _searchable(literals: tuple[str, ...] | None) -> list[str]:
+    """For each required text, its longest part a column-wise @message search accepts.
+
+    Any part of a text every match holds is held by every match too. Empty when one of
+    them has no such part.
+    """
+    parts = []
+    for literal in literals or ():
+        pieces = re.split(r'["\\{}\x00-\x1f\u2028\u2029]', literal)
+        best = max((piece.strip(" ") for piece in pieces), key=len, default="")
+        if len(best) < 2:
+            return []
+        parts.append(best)
+    return parts
+
+
 def is_null(value: exp.Expr) -> exp.Expr:
     return exp.Is(this=value, expression=exp.null())
 
@@ -93,6 +112,8 @@ class ExpressionSQL:
         # Where steps).
         self.message_column: str | None = None
         self.field_columns: dict[tuple[str, ...], str] = {}
+        # Rendering the result columns: at most the row cap of rows, after the last step.
+        self.few_rows = False
 
     # order ---------------------------------------------------------------------------------------
 
@@ -183,7 +204,7 @@ class ExpressionSQL:
             return self.record.ptr()
         if self.message_column is not None:
             return col(self.message_column)
-        return self.record.at_message()
+        return self.record.at_message(many=not self.few_rows)
 
     def const(self, expr: Const) -> exp.Expr:
         if expr.value is None:
@@ -279,8 +300,17 @@ class ExpressionSQL:
         return self.contains(*expr.args)
 
     def op_regex(self, expr: Op) -> exp.Expr:
-        regex = self.ctx.value("(?s)" + str(expr.extra[0]), regex=True)
-        return false_if_null(self.d.regex_search(self.sql(expr.args[0]), regex))
+        pattern = str(expr.extra[0])
+        regex = self.ctx.value("(?s)" + pattern, regex=True)
+        found = false_if_null(self.d.regex_search(self.sql(expr.args[0]), regex))
+        text = expr.args[0]
+        if not (isinstance(text, System) and text.name == "@message"):
+            return found
+        # Every match holds one of these texts: test for them first, without the rebuild.
+        tests = [self.record.message_contains(t) for t in _searchable(required_literals(pattern))]
+        if not tests or any(test is None for test in tests):
+            return found
+        return exp.and_(exp.Paren(this=exp.or_(*[false_if_null(t) for t in tests if t is not None])), found)
 
     # arithmetic ----------------------------------------------------------------------------------
 

@@ -75,11 +75,12 @@ class RecordSQL:
 
     # @message ---------------------------------------------------------------------------------
 
-    def at_message(self) -> exp.Expr:
+    def at_message(self, *, many: bool = True) -> exp.Expr:
         """``@message``: the message, or the record rebuilt as JSON when it has fields.
 
         The members from columns are quoted without escaping U+2028 and U+2029, which are
-        then escaped once over all of them (``fields`` is kept as stored).
+        then escaped once over all of them (``fields`` is kept as stored). ``many`` False
+        writes it shorter and slower, for the few rows of a result.
         """
         d = self.dialect
         parts: list[exp.Expr] = [
@@ -90,17 +91,19 @@ class RecordSQL:
         for name in (*PROMOTED_COLUMNS, "message"):
             member = d.concat(lit(f',"{name}":'), d.json_quote(col(name), separators=False))
             parts.append(exp.func("coalesce", member, lit("")))
-        head = d.escape_separators(d.concat(*parts))
+        head = d.escape_separators(d.concat(*parts), many=many)
         # The rebuilt text is NULL exactly when fields is. Not a CASE: DuckDB computes the
         # repeated parts of an expression once, but not inside the branches of a CASE.
-        return exp.func("coalesce", d.concat(head, self.fields_tail()), col("message"))
+        tail = self.fields_tail(many=many)
+        return exp.func("coalesce", d.concat(head, tail), col("message"))
 
-    def fields_tail(self) -> exp.Expr:
+    def fields_tail(self, *, many: bool = True) -> exp.Expr:
         """What follows the columns in a rebuilt @message: ``,`` and the members of
         ``fields`` (its text between the braces, blanks around trimmed), then ``}``.
 
         ``fields`` as ingest writes it (``{"...}``, no blanks) needs no trimming, which
-        costs more than the rest of the rebuild: it only loses its ``{``.
+        costs more than the rest of the rebuild: it only loses its ``{``. For a few rows
+        (not ``many``) every text is trimmed, in a shorter statement.
         """
         d = self.dialect
         fields = col("fields")
@@ -128,7 +131,7 @@ class RecordSQL:
             lit("}"),
             d.concat(lit(","), inner.copy(), lit("}")),
         )
-        return _case(exp.and_(*tight), cut, loose)
+        return _case(exp.and_(*tight), cut, loose) if many else loose
 
     def message_contains(self, needle: str) -> exp.Expr | None:
         """Whether ``@message`` contains ``needle``, without rebuilding it; None if not exact.

@@ -52,6 +52,28 @@ _GROUP_COUNT = "__n"
 _MESSAGE = "__message"
 
 
+def _as_filter(condition: exp.Expr) -> exp.Expr:
+    """``condition`` for a WHERE clause, where NULL already means false: ``COALESCE(x, FALSE)``
+    under AND and OR (never under NOT) becomes ``x``, which DuckDB can push into the scan as a
+    column filter. AND and OR only turn a NULL operand into a NULL or false result."""
+    if isinstance(condition, exp.And):
+        return exp.and_(_as_filter(condition.this), _as_filter(condition.expression))
+    if isinstance(condition, exp.Or):
+        return exp.or_(_as_filter(condition.this), _as_filter(condition.expression))
+    if isinstance(condition, exp.Paren):
+        return exp.Paren(this=_as_filter(condition.this))
+    if isinstance(condition, exp.Coalesce) and not condition.expressions:
+        return condition
+    if (
+        isinstance(condition, exp.Coalesce)
+        and len(condition.expressions) == 1
+        and isinstance(condition.expressions[0], exp.Boolean)
+        and not condition.expressions[0].this
+    ):
+        return _as_filter(condition.this)
+    return condition
+
+
 def _reads(expr: PExpr) -> Iterator[RecordField | System]:
     """The record fields and system fields ``expr`` reads."""
     if isinstance(expr, RecordField | System):
@@ -191,9 +213,8 @@ class _Renderer:
             return self.layer(exp.select(*columns).from_(current, copy=False))
         if isinstance(step, Where):
             current = self.read_once(step.predicate, current)
-            return self.layer(
-                exp.select(exp.Star()).from_(current, copy=False).where(self.sql(step.predicate), copy=False)
-            )
+            condition = _as_filter(self.sql(step.predicate))
+            return self.layer(exp.select(exp.Star()).from_(current, copy=False).where(condition, copy=False))
         if isinstance(step, Aggregate):
             keys = [self.sql(e) for _, e in step.keys]
             columns = [exp.alias_(k, c) for k, (c, _) in zip(keys, step.keys, strict=True)]
@@ -266,9 +287,11 @@ class _Renderer:
     def statement(self, carry_matched: bool = False) -> Rendered:
         carry = carry_matched and matched_in_result(self.plan)
         last = self.steps(self.plan.steps, self.base(), carry)
+        self.expressions.few_rows = self.plan.limit is not None
         outputs = [
             exp.alias_(self.sql(output.expr), output_column(i)) for i, output in enumerate(self.plan.outputs)
         ]
+        self.expressions.few_rows = False
         if carry:
             outputs.append(col(MATCHED_COLUMN))
         select = exp.select(*outputs).from_(last, copy=False)
