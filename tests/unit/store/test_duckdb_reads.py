@@ -3,6 +3,7 @@ query layer, and the scanned statistics taken from the catalog."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,3 +178,59 @@ def test_export_in_time_slices_keeps_every_row_in_order(store: DuckDBStore, orde
     by_message = {f"m{i}": stamps[i] for i in range(400)}
     times = [by_message[m] for m in sliced]
     assert times == sorted(times, reverse=order == "desc")
+
+
+def test_trace_lookup_reads_only_the_blocks_the_index_names(store: DuckDBStore) -> None:
+    """A trace filter reads the blocks of 65,536 events its id appears in, and finds every event."""
+    store.create_group(LogGroupName("/g"))
+    filler = [
+        {"message": "x", "trace_id": f"f{i}", "timestamp": DAY_START + 1000 + i} for i in range(140_000)
+    ]
+    filler[5]["trace_id"] = filler[135_000]["trace_id"] = "needle"
+    for chunk in range(0, len(filler), 20_000):
+        store.append(records("/g", "s", *filler[chunk : chunk + 20_000])).result()
+    coverage = store.coverage(["/g"], None, None)
+    narrowed = coverage.for_traces(store.reader(), ["needle"])
+    assert [scan.seq_ranges for scan in narrowed.days] == [((0, 65_536), (131_072, 196_608))]
+    assert coverage.for_traces(store.reader(), ["absent"]).days == ()
+    result = ask(store, 'fields message | filter trace_id = "needle"', ["/g"])
+    assert [r["message"] for r in result.records()] == ["x", "x"]
+    assert result.statistics.records_scanned == 140_000
+    assert ask(store, 'filter trace_id in ["needle", "f7"] | stats count(*) as n', ["/g"]).records() == [
+        {"n": "3"}
+    ]
+
+
+def test_trace_index_is_not_used_over_loose_rows(store: DuckDBStore) -> None:
+    """Where a JSON message may hold the trace id outside the column, every event is read."""
+    store.create_group(LogGroupName("/g"))
+    store.append(lines("/g", "s", '{"trace_id": "in-json", "message": "plain text ingest"}')).result()
+    result = ask(store, 'fields message | filter trace_id = "in-json"', ["/g"])
+    assert [r["message"] for r in result.records()] == [
+        '{"trace_id": "in-json", "message": "plain text ingest"}'
+    ]
+
+
+def test_trace_index_of_an_older_database_is_built_at_open(tmp_path: Path, clock: ManualClock) -> None:
+    """Days written before the trace index was kept get one when the store opens."""
+    path = tmp_path / "old.duckdb"
+    first = DuckDBStore(DuckDBSettings(path), clock=clock)
+    first.create_group(LogGroupName("/g"))
+    first.append(records("/g", "s", {"message": "m", "trace_id": "t1"})).result()
+    first._con.execute(f"DROP TABLE traces_{time.strftime('%Y%m%d', time.gmtime(NOW / 1000))}")
+    first.close()
+    reopened = DuckDBStore(DuckDBSettings(path), clock=clock)
+    try:
+        assert ask(reopened, 'fields message | filter trace_id = "t1"', ["/g"]).records()[0]["message"] == "m"
+    finally:
+        reopened.close()
+
+
+def test_retention_drops_the_trace_index_with_its_day(store: DuckDBStore, clock: ManualClock) -> None:
+    """A day table dropped by retention takes its trace index with it."""
+    store.create_group(LogGroupName("/g"), retention_days=1)
+    store.append(records("/g", "s", {"message": "m", "trace_id": "t1", "timestamp": NOW})).result()
+    clock.set(NOW + 3 * DAY)
+    assert store.sweep_expired().dropped_partitions == 1
+    tables = {name for (name,) in store.reader().execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert not any(name.startswith(("events_", "traces_")) for name in tables)

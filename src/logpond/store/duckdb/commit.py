@@ -24,11 +24,11 @@ from logpond.store.base import AppendResult
 from logpond.store.writer import PendingBatch
 
 from .catalog import Catalog, PartitionGroupStats, StreamRow
-from .connection import partition_ddl
+from .connection import partition_ddl, traces_ddl
 from .loose import LOOSE_SQL, loose_mask
-from .sql import DAY_MS, TABLE_COLUMNS, table_for_day
+from .sql import DAY_MS, TABLE_COLUMNS, table_for_day, trace_rows, traces_for_day
 
-__all__ = ["EventCommitter", "count_loose_rows", "recover_statistics"]
+__all__ = ["EventCommitter", "count_loose_rows", "index_traces", "recover_statistics"]
 
 # Typed, because pyarrow infers the type of a bare Python scalar slowly.
 _SEPARATOR = pa.scalar("\x00", pa.string())
@@ -195,7 +195,7 @@ class EventCommitter:
         return new.id
 
     def _insert_events(self, combined: pa.Table, days: np.ndarray, staged: _Staged, now: int) -> None:
-        """Insert each row into its day's table."""
+        """Insert each row into its day's table, and its trace id into the day's trace index."""
         con = self._con
         unique_days = np.unique(days)
         columns = ", ".join("$now" if c == "ingest_ts" else c for c in TABLE_COLUMNS)
@@ -203,12 +203,14 @@ class EventCommitter:
             table = table_for_day(day)
             if day not in self._catalog.partitions:
                 con.execute(partition_ddl(table))
+                con.execute(traces_ddl(traces_for_day(day)))
                 con.execute("INSERT INTO partitions VALUES (?, ?)", [day, table])
                 staged.new_days.add(day)
             part = combined if len(unique_days) == 1 else combined.filter(pa.array(days == day))
             con.register("_batch", part)
             try:
                 con.execute(f"INSERT INTO {table} SELECT {columns} FROM _batch", {"now": now})
+                con.execute(trace_rows(traces_for_day(day), "_batch"))
             finally:
                 con.unregister("_batch")
 
@@ -417,3 +419,31 @@ def count_loose_rows(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> set[tu
                     groups[gid].loose_rows = loose
                     counted.add((day, gid))
     return counted
+
+
+def index_traces(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> list[int]:
+    """Build the trace index of days written before it was kept; returns those days.
+
+    Runs once, when a database from before the index is opened: one pass over each such day.
+    """
+    existing = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
+    built = []
+    for day in sorted(catalog.partitions):
+        traces = traces_for_day(day)
+        if traces in existing:
+            continue
+        con.begin()
+        try:
+            con.execute(traces_ddl(traces))
+            con.execute(trace_rows(traces, table_for_day(day)))
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        built.append(day)
+    return built

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 from sqlglot import exp
@@ -20,7 +20,18 @@ from logpond.query import Plan, SourceFacts
 from logpond.query.plan import Compute, System, Where
 
 from .catalog import Catalog, PartitionGroupStats
-from .sql import DAY_MS, DayScan, GroupScope, Params, day_of, event_counts, events_relation
+from .sql import (
+    DAY_MS,
+    TRACE_BLOCK_BITS,
+    DayScan,
+    GroupScope,
+    Params,
+    day_of,
+    event_counts,
+    events_relation,
+    trace_key,
+    traces_for_day,
+)
 
 __all__ = ["EXPORT_SLICE_EVENTS", "Coverage", "cover", "export_slices"]
 
@@ -53,6 +64,33 @@ class Coverage:
             hidden_streams=self.hidden_streams,
             stream_names=stream_names,
         )
+
+    def for_traces(self, cursor: duckdb.DuckDBPyConnection, trace_ids: Iterable[str]) -> Coverage:
+        """This read narrowed to the blocks of events where the trace index has one of the ids.
+
+        Only valid when the query keeps nothing but events with one of these ids in their
+        ``trace_id`` column (and the column is complete: see :meth:`facts`).
+        """
+        if not self.days:
+            return self
+        params = Params()
+        keys = [trace_key(params.bind(value)) for value in sorted(set(trace_ids))]
+        lookups = [
+            exp.select(exp.alias_(params.bind(scan.day), "day"), exp.column("block"))
+            .from_(traces_for_day(scan.day), copy=False)
+            .where(exp.In(this=exp.column("key"), expressions=[k.copy() for k in keys]), copy=False)
+            for scan in self.days
+        ]
+        union: exp.Query = lookups[0]
+        for lookup in lookups[1:]:
+            union = exp.union(union, lookup, distinct=False, copy=False)
+        found: dict[int, set[int]] = {}
+        for day, block in cursor.execute(union.sql(dialect="duckdb"), params.values).fetchall():
+            found.setdefault(day, set()).add(block)
+        days = tuple(
+            replace(scan, seq_ranges=_ranges(found[scan.day])) for scan in self.days if scan.day in found
+        )
+        return replace(self, days=days)
 
     def facts(self) -> SourceFacts:
         """What holds for every event read: no loose rows means promoted columns are complete."""
@@ -90,6 +128,18 @@ class Coverage:
                 records += count
                 nbytes += round(count * stats.byte_count / stats.row_count) if stats.row_count else 0
         return records, nbytes
+
+
+def _ranges(blocks: set[int]) -> tuple[tuple[int, int], ...]:
+    """The event id ranges of trace index blocks, adjacent blocks merged."""
+    ranges: list[tuple[int, int]] = []
+    for block in sorted(blocks):
+        low, high = block << TRACE_BLOCK_BITS, (block + 1) << TRACE_BLOCK_BITS
+        if ranges and ranges[-1][1] == low:
+            ranges[-1] = (ranges[-1][0], high)
+        else:
+            ranges.append((low, high))
+    return tuple(ranges)
 
 
 def export_slices(

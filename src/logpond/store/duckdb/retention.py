@@ -19,7 +19,7 @@ from logpond.store.base import SweepReport
 
 from .catalog import Catalog, PartitionGroupStats
 from .loose import LOOSE_SQL
-from .sql import DAY_MS, table_for_day
+from .sql import DAY_MS, table_for_day, traces_for_day
 
 __all__ = ["sweep"]
 
@@ -52,6 +52,7 @@ def sweep(con: duckdb.DuckDBPyConnection, catalog: Catalog, now_ms: int) -> Swee
                 con,
                 [
                     (f"DROP TABLE IF EXISTS {table}", []),
+                    (f"DROP TABLE IF EXISTS {traces_for_day(day)}", []),
                     ("DELETE FROM partitions WHERE day = ?", [day]),
                     ("DELETE FROM partition_groups WHERE day = ?", [day]),
                 ],

@@ -49,7 +49,7 @@ from logpond.store.registry import StoreOptions
 from logpond.store.writer import GroupCommitWriter
 
 from .catalog import Catalog, GroupRow, StreamRow
-from .commit import EventCommitter, count_loose_rows, recover_statistics
+from .commit import EventCommitter, count_loose_rows, index_traces, recover_statistics
 from .connection import DuckDBSettings, open_database
 from .reads import EXPORT_SLICE_EVENTS, Coverage, cover, export_slices
 from .retention import sweep
@@ -90,6 +90,7 @@ class DuckDBStore:
         self.catalog = Catalog.load(self._con)
         streams, parts = recover_statistics(self._con, self.catalog, self.catalog.next_seq)
         parts |= count_loose_rows(self._con, self.catalog)
+        index_traces(self._con, self.catalog)
         self._committer = EventCommitter(
             self._con, self.catalog, self.clock, dirty_streams=streams, dirty_parts=parts
         )
@@ -393,25 +394,36 @@ class DuckDBStore:
         """Run a Logs Insights plan over the groups' events in the range.
 
         ``on_cursor`` receives the cursor the query runs on, so the caller can interrupt
-        it (cancel, timeout).
+        it (cancel, timeout). A query that keeps only given trace ids reads only the blocks
+        of events the trace index names.
         """
         coverage = self.coverage(groups, start_ms, end_ms)
-        params = Params()
-        source = coverage.relation(params, stream_names="@logStream" in plan.system_fields())
+        facts = coverage.facts()
         cursor = self._con.cursor()
         try:
             cursor.execute("USE lp")
             if on_cursor is not None:
                 on_cursor(cursor)
+            scanned = coverage.scanned(cursor) if statistics else None
+            params = Params()
+            source = self._reading(plan, coverage, cursor).relation(
+                params, stream_names="@logStream" in plan.system_fields()
+            )
             return run_plan(
                 plan, dialect=self.dialect, connection=cursor, source=source,
-                source_params=params.values, statistics=statistics, facts=coverage.facts(),
-                scanned=coverage.scanned(cursor) if statistics else None,
+                source_params=params.values, statistics=statistics, facts=facts, scanned=scanned,
             )  # fmt: skip
         except duckdb.InterruptException:
             raise QueryCancelledError("query cancelled") from None
         finally:
             cursor.close()
+
+    def _reading(self, plan: Plan, coverage: Coverage, cursor: duckdb.DuckDBPyConnection) -> Coverage:
+        """What a plan reads of its coverage: the trace index narrows it when it can."""
+        if not coverage.facts().promoted_complete:
+            return coverage
+        trace_ids = plan.required_texts(("trace_id",))
+        return coverage if trace_ids is None else coverage.for_traces(cursor, trace_ids)
 
     def stream_plan(
         self,
@@ -439,7 +451,7 @@ class DuckDBStore:
             for low, high in slices:
                 coverage = self.coverage(groups, low, high)
                 params = Params()
-                source = coverage.relation(params, stream_names=names)
+                source = self._reading(plan, coverage, cursor).relation(params, stream_names=names)
                 statement = render_plan(unlimited, engine, source, facts=coverage.facts())
                 rendered = with_params(statement, params.values)
                 reader = cursor.execute(rendered.sql, rendered.params).to_arrow_reader(batch_rows)
@@ -461,9 +473,11 @@ class DuckDBStore:
                     for name in request.streams
                     if (sid := self.catalog.stream_id(row.id, name)) is not None
                 )
-        source = self.coverage(request.groups, request.start_ms, request.end_ms).relation(
-            params, stream_ids=stream_ids
-        )
+        coverage = self.coverage(request.groups, request.start_ms, request.end_ms)
+        trace_id = request.equals.get("trace_id")
+        if isinstance(trace_id, str):
+            coverage = coverage.for_traces(self.reader(), [trace_id])
+        source = coverage.relation(params, stream_ids=stream_ids)
         conditions: list[exp.Expr] = []
         if request.text:
             needle = params.bind(request.text)
