@@ -11,6 +11,7 @@ from logpond.query import (
     dialect_for,
     plan_query,
     render_plan,
+    render_statistics,
     run_plan,
     run_query,
 )
@@ -48,6 +49,41 @@ def test_statistics_count_matched_and_scanned_records(engine: str, api_tables: E
         "recordsScanned": float(len(ROWS)),
         "bytesScanned": float(message_bytes + field_bytes),
     }
+
+
+# One query per way of knowing how many events matched: no filter (all scanned), stats right
+# after the filters (carried in the result), every match returned, a limit that cuts (a
+# counting statement), and steps after the first limit or stats.
+MATCHED_SHAPES = [
+    "fields level",
+    "stats count(*) by tenant_id",
+    'filter level = "error" | stats count(*) as n by tenant_id | sort n desc | limit 1',
+    'filter level = "error" | stats count(*) as n by service | filter n > 100',
+    'filter level = "error" | fields trace_id',
+    'filter level = "error" | sort @timestamp desc | limit 2',
+    'filter level = "error" | limit 50',
+    'filter level = "error" | limit 5',
+    "filter status >= 400 | dedup tenant_id",
+    "filter status >= 400 | stats count(*) as n by tenant_id | stats sum(n)",
+    'parse @message "HTTP *" as what | filter ispresent(what) | limit 1',
+]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "clickhouse"])
+@pytest.mark.parametrize("query", MATCHED_SHAPES)
+def test_matched_count_is_the_same_however_it_is_found(
+    engine: str, query: str, api_tables: EngineTables
+) -> None:
+    """Whichever way run_plan learns the matched count, it equals a full count of matches."""
+    plan = plan_query(query, PlanOptions(now_ms=OPTIONS.now_ms, limit=3))
+    connection = api_tables.connection(engine)
+    source = exp.to_table("exe.events")
+    result = run_plan(plan, dialect=engine, connection=connection, source=source, statistics=True)
+    full = dialect_for(engine).run(connection, render_statistics(plan, dialect_for(engine), source))
+    counts = full.to_pylist()[0]
+    assert result.statistics.records_matched == counts["matched"]
+    assert result.statistics.records_scanned == counts["scanned"]
+    assert result.statistics.bytes_scanned == counts["bytes"]
 
 
 def test_results_have_cloudwatch_shape(api_tables: EngineTables) -> None:

@@ -6,6 +6,9 @@ import json
 from typing import Any
 
 import pytest
+import re2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlglot import exp
 
 from logpond.model.errors import InvalidParameterError
@@ -21,8 +24,10 @@ from logpond.query.record import (
     json_string,
     rebuild_message,
 )
+from logpond.query.sql.base import RenderContext
+from logpond.query.sql.record import RecordSQL
 
-from .querycases import EngineTables, event_batch, event_row, events_table
+from .querycases import DIALECTS, EngineTables, event_batch, event_row, events_table
 
 TRICKY = [
     "plain",
@@ -44,6 +49,9 @@ EVENTS: list[dict[str, Any]] = [
     {"time": 253_402_300_799_999, "message": "last millisecond of 9999"},
     {"time": 1_700_000_000_000, "message": '{"a": 1}'},
     {"time": 1_700_000_000_000, "message": None, "service": "svc", "fields": {"only": "fields"}},
+    {"time": 1_700_000_000_000, "message": "a\nb", "tenant_id": "t\x0bx", "fields": {"n": 1}},
+    {"time": 1_700_000_000_000, "message": "plain text, not structured: level info"},
+    {"time": 1_700_000_000_000, "message": "m", "level": "warn", "fields": " { \"w\" : [1, 2] } "},
 ]  # fmt: skip
 ROWS = [event_row(e) for e in EVENTS]
 
@@ -157,3 +165,85 @@ def test_bad_pointer_is_an_invalid_parameter() -> None:
     for pointer in ("", "!!!", encode_ptr("g", 1)[:-2] + "==", "bm9jb2xvbg"):
         with pytest.raises(InvalidParameterError):
             decode_ptr(pointer)
+
+
+# Needles that lie inside one piece of a rebuilt @message, at its edges, or across an escape.
+NEEDLES = [
+    "plain", "n", "nb", "rbell", "tnewline", "u001B", "001B", "1B", "B", "bell", "u2028",
+    "level", "time", "stamp", "e", "info", "2023-11-14", "T22:13:20.123Z", "14T22", "nested",
+    "two", "1,", ":1", "ly", "only", "svc", "é", "中文 😀", "[1, 2]", "w", "2 ", " [1", "u000Bx",
+    "0Bx", "Bx", "x", "DROP TABLE", "level info", "slash /", ",\"n", "{", "1}", "a", "rr",
+]  # fmt: skip
+
+
+def _contains_rows(engine: str, tables: EngineTables, needle: str) -> list[int] | None:
+    """The seqs whose @message contains ``needle``, by the column-wise test (None: not used)."""
+    ctx = RenderContext(DIALECTS[engine])
+    predicate = RecordSQL(ctx).message_contains(needle)
+    if predicate is None:
+        return None
+    select = (
+        exp.select("seq")
+        .from_(exp.to_table("rec.events"))
+        .where(exp.func("coalesce", predicate, exp.false()))
+        .order_by("seq")
+    )
+    rendered = ctx.dialect.render(ctx.dialect.finish(select), ctx.params)
+    table = ctx.dialect.run(tables.connection(engine), rendered)
+    return [int(seq) for seq in table.column("seq").to_pylist()]
+
+
+def _python_rows(needle: str) -> list[int]:
+    return [i + 1 for i, text in enumerate(_python_messages()) if text is not None and needle in text]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "clickhouse"])
+@pytest.mark.parametrize("needle", NEEDLES)
+def test_message_substring_without_rebuilding_it(
+    engine: str, needle: str, record_tables: EngineTables
+) -> None:
+    """Testing @message for a substring column by column finds exactly the rebuilt matches."""
+    found = _contains_rows(engine, record_tables, needle)
+    if found is not None:
+        assert found == _python_rows(needle)
+
+
+def test_message_substring_refuses_needles_that_span_pieces() -> None:
+    """Needles with quotes, braces, backslashes, controls or outer blanks keep the rebuild."""
+    record = RecordSQL(RenderContext(DIALECTS["duckdb"]))
+    for needle in ['"k"', "{", "}", "a\\b", "a\nb", " x", "x ", ",", ":", ""]:
+        assert record.message_contains(needle) is None
+    assert record.message_contains("x y") is not None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(needle=st.text(alphabet="abnrtuBE0123 ,:é\u2028\x0b\n", min_size=1, max_size=6))
+def test_generated_message_substrings_match_python(needle: str, record_tables: EngineTables) -> None:
+    """Any needle the column-wise test accepts finds what a search of the rebuilt text finds."""
+    found = _contains_rows("duckdb", record_tables, needle)
+    if found is not None:
+        assert found == _python_rows(needle)
+
+
+REGEXES = ["rbell", "tnewline|u001B", "level", "2023-1[0-9]", "only", "nested.*two", "plain|svc", "1B\\b"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "clickhouse"])
+@pytest.mark.parametrize("regex", REGEXES)
+def test_message_regex_with_required_text_matches_python(
+    engine: str, regex: str, record_tables: EngineTables
+) -> None:
+    """A regex on @message, tested for its required text first, finds what RE2 finds."""
+    result = run_query(
+        f"fields @ptr | filter @message like /{regex}/",
+        dialect=engine,
+        connection=record_tables.connection(engine),
+        source=exp.to_table("rec.events"),
+        options=PlanOptions(now_ms=1),
+    )
+    found = sorted(decode_ptr(r["@ptr"])[1] for r in result.records())
+    compiled = re2.compile("(?s)" + regex)
+    expected = [
+        i + 1 for i, text in enumerate(_python_messages()) if text is not None and compiled.search(text)
+    ]
+    assert found == expected

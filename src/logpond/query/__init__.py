@@ -18,7 +18,7 @@ from .matcher import FilterPatternMatcher, MetricFilterMatch, match_messages, me
 from .plan import DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT, Plan, PlanOptions
 from .planner import plan_query
 from .record import decode_ptr, encode_ptr, format_timestamp, rebuild_message
-from .sql.base import Dialect, RenderContext, Rendered
+from .sql.base import Dialect, RenderContext, Rendered, SourceFacts
 from .sql.clickhouse import ClickHouseDialect
 from .sql.duckdb import DuckDBDialect
 from .sql.filter_pattern import filter_events, filter_statement
@@ -44,6 +44,7 @@ __all__ = [
     "QueryStatistics",
     "RenderContext",
     "Rendered",
+    "SourceFacts",
     "decode_ptr",
     "dialect_for",
     "encode_ptr",

@@ -17,13 +17,20 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .insights.ast import Query
-from .plan import Kind, Plan, PlanOptions
+from .plan import Compute, Kind, Plan, PlanOptions, Take, Where
 from .planner import plan_query
 from .record import format_number, format_timestamp
-from .sql.base import Dialect, Rendered
+from .sql.base import Dialect, Rendered, SourceFacts
 from .sql.clickhouse import ClickHouseDialect
 from .sql.duckdb import DuckDBDialect
-from .sql.render import output_column, render_plan, render_statistics
+from .sql.render import (
+    MATCHED_COLUMN,
+    matched_in_result,
+    output_column,
+    render_matched,
+    render_plan,
+    render_scanned,
+)
 
 __all__ = [
     "QueryResult",
@@ -111,25 +118,56 @@ def run_plan(
     source: exp.Expr | None = None,
     source_params: Mapping[str, Any] | None = None,
     statistics: bool = False,
+    facts: SourceFacts | None = None,
+    scanned: tuple[int, int] | None = None,
 ) -> QueryResult:
     """Run an already planned query.
 
     ``source_params`` are the bound values of ``source`` (whose placeholder names must not
-    start with ``p``, the renderer's own).
+    start with ``p``, the renderer's own); ``facts`` what the store guarantees about it.
+    With ``statistics``, ``scanned`` is (records, bytes) read, when the store knows them;
+    otherwise they are counted. The matched count comes from the result where it can (no
+    filter; a ``stats`` right after the filters; every matching row returned) and from a
+    counting statement otherwise.
     """
     engine = dialect_for(dialect)
-    table = engine.run(connection, with_params(render_plan(plan, engine, source), source_params))
+    carry = statistics and matched_in_result(plan)
+    rendered = render_plan(plan, engine, source, facts=facts, carry_matched=carry)
+    table = engine.run(connection, with_params(rendered, source_params))
     rows = list(result_rows(plan, table))
     stats = QueryStatistics(records_matched=float(len(rows)))
     if statistics:
-        rendered = with_params(render_statistics(plan, engine, source), source_params)
-        counts = engine.run(connection, rendered).to_pylist()[0]
-        stats = QueryStatistics(
-            records_matched=float(counts["matched"] or 0),
-            records_scanned=float(counts["scanned"] or 0),
-            bytes_scanned=float(counts["bytes"] or 0),
-        )
+        if scanned is None:
+            counts = engine.run(
+                connection, with_params(render_scanned(plan, engine, source), source_params)
+            ).to_pylist()[0]
+            scanned = (int(counts["scanned"] or 0), int(counts["bytes"] or 0))
+        matched = _matched_from_result(plan, table, len(rows), carry, scanned[0])
+        if matched is None:
+            counted = engine.run(
+                connection, with_params(render_matched(plan, engine, source, facts=facts), source_params)
+            )
+            matched = int(counted.to_pylist()[0]["matched"] or 0)
+        stats = QueryStatistics(float(matched), float(scanned[0]), float(scanned[1]))
     return QueryResult(plan.fields, rows, stats)
+
+
+def _matched_from_result(
+    plan: Plan, table: pa.Table, returned: int, carried: bool, scanned: int
+) -> int | None:
+    """The matched count when the result tells it, else None."""
+    deciding = plan.steps[: plan.matched_after]
+    if not any(isinstance(step, Where) for step in deciding):
+        return scanned
+    if carried:
+        return int(table.column(MATCHED_COLUMN)[0].as_py()) if table.num_rows else None
+    rest = plan.steps[plan.matched_after :]
+    if plan.aggregated or not all(isinstance(step, Compute | Take) for step in rest):
+        return None
+    caps = [step.count for step in rest if isinstance(step, Take)]
+    if plan.limit is not None:
+        caps.append(plan.limit)
+    return returned if returned < min(caps, default=returned + 1) else None
 
 
 def with_params(rendered: Rendered, extra: Mapping[str, Any] | None) -> Rendered:

@@ -57,6 +57,15 @@ class QueryJob:
     _target: Any = field(default=None, repr=False)
     _stop: QueryStatus | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _callbacks: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def when_done(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on any thread) once the query is done; now if it already is."""
+        with self._lock:
+            if not self.done:
+                self._callbacks.append(callback)
+                return
+        callback()
 
     def stop_reason(self) -> QueryStatus | None:
         """Why the query is being stopped (cancelled, timed out), if it is."""
@@ -186,6 +195,9 @@ class QueryJobs:
             job.status, job.result, job.error = status, result, error
             job.finished_ms = int(self._clock() * 1000)
             job._target = None
+            callbacks, job._callbacks = job._callbacks, []
+        for callback in callbacks:
+            callback()
 
     def _forget_old(self) -> None:
         cutoff = (self._clock() - self._keep) * 1000

@@ -15,6 +15,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from .record import is_number_text
+
 __all__ = [
     "DEFAULT_QUERY_LIMIT",
     "MAX_QUERY_LIMIT",
@@ -177,6 +179,31 @@ class Output:
     expr: PExpr
 
 
+def _pinned(expr: PExpr, path: tuple[str, ...]) -> frozenset[str] | None:
+    """The texts ``expr`` being true pins the field at ``path`` to, if it does."""
+    if not isinstance(expr, Op):
+        return None
+    if expr.name == "and":
+        pins = [p for p in (_pinned(arg, path) for arg in expr.args) if p is not None]
+        return frozenset.intersection(*pins) if pins else None
+    if expr.name == "or":
+        alternatives = [_pinned(arg, path) for arg in expr.args]
+        if not alternatives or any(a is None for a in alternatives):
+            return None
+        return frozenset().union(*(a for a in alternatives if a is not None))
+    if expr.name == "cmp" and expr.extra == ("=",):
+        for field_side, value in (expr.args, expr.args[::-1]):
+            if (
+                isinstance(field_side, RecordField)
+                and field_side.path == path
+                and isinstance(value, Const)
+                and isinstance(value.value, str)
+                and not is_number_text(value.value)
+            ):
+                return frozenset({value.value})
+    return None
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     """What the caller decides about a query: row cap, identity and permissions."""
@@ -204,3 +231,42 @@ class Plan:
     def fields(self) -> list[str]:
         """The result column names, in order."""
         return [output.name for output in self.outputs]
+
+    def required_texts(self, path: tuple[str, ...]) -> frozenset[str] | None:
+        """The texts a field must equal for an event to match, when the filters say so.
+
+        From the filters before any ``limit``, ``stats``, ``dedup`` or ``pattern``: a
+        conjunct ``field = "text"`` or ``field in ["a", "b"]`` (text that is not a number,
+        which would also match as a number). None when the filters do not pin the field.
+        """
+        found: frozenset[str] | None = None
+        for step in self.steps[: self.matched_after]:
+            if isinstance(step, Where):
+                texts = _pinned(step.predicate, path)
+                if texts is not None:
+                    found = texts if found is None else found & texts
+        return found
+
+    def system_fields(self) -> frozenset[str]:
+        """The system fields (``@logStream``, ``@ptr``...) any step or output reads."""
+        found: set[str] = set()
+        pending: list[PExpr] = [output.expr for output in self.outputs]
+        pending += [key.expr for key in self.order]
+        for step in self.steps:
+            if isinstance(step, Compute):
+                pending += [expr for _, expr in step.columns]
+            elif isinstance(step, Where):
+                pending.append(step.predicate)
+            elif isinstance(step, Aggregate):
+                pending += [expr for _, expr in step.keys + step.aggregates]
+            elif isinstance(step, Take | Dedup):
+                pending += [key.expr for key in step.order]
+            else:
+                pending.append(step.source)
+        while pending:
+            expr = pending.pop()
+            if isinstance(expr, System):
+                found.add(expr.name)
+            elif isinstance(expr, Op):
+                pending.extend(expr.args)
+        return frozenset(found)

@@ -115,6 +115,26 @@ def test_statistics_survive_a_crash(tmp_path: Path, clock: ManualClock) -> None:
         second.close()
 
 
+def test_recovered_statistics_are_written_by_the_next_flush(tmp_path: Path, clock: ManualClock) -> None:
+    """Statistics rebuilt after a crash survive a later clean restart, once newer events moved
+    the flushed watermark past the events they were rebuilt from."""
+    path = tmp_path / "crash.duckdb"
+    first = DuckDBStore(DuckDBSettings(path), clock=clock)
+    first.create_group(LogGroupName("/g"))
+    first.append(batch("/g", "s", {"message": "abc", "timestamp": NOW - 5})).result()
+    first.writer.close()  # as after kill -9
+    first._con.close()
+    second = DuckDBStore(DuckDBSettings(path), clock=clock)
+    second.append(batch("/g", "other", {"message": "x", "timestamp": NOW})).result()
+    second.close()
+    third = DuckDBStore(DuckDBSettings(path), clock=clock)
+    try:
+        stream = third.get_stream("/g", "s")
+        assert (stream.first_event_ms, stream.last_event_ms) == (NOW - 5, NOW - 5)
+    finally:
+        third.close()
+
+
 def test_group_and_stream_errors(store: DuckDBStore) -> None:
     """Duplicates and missing names raise the matching errors."""
     store.create_group(LogGroupName("/g"))

@@ -28,6 +28,7 @@ __all__ = [
     "JsonKind",
     "RenderContext",
     "Rendered",
+    "SourceFacts",
     "call",
     "col",
     "lit",
@@ -100,12 +101,26 @@ class Rendered:
     dialect: str
 
 
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the store guarantees about the events a statement reads, so the SQL can be simpler.
+
+    ``promoted_complete``: for every event, a promoted column (``level``, ``trace_id``,
+    ``span_id``, ``tenant_id``, ``service``) that is NULL has no value under that name in the
+    event's JSON document either, so the column alone answers the field and the document
+    need not be read. The default promises nothing.
+    """
+
+    promoted_complete: bool = False
+
+
 @dataclass
 class RenderContext:
-    """Collects the bound parameters of one statement."""
+    """Collects the bound parameters of one statement; knows the facts of its source."""
 
     dialect: Dialect
     params: dict[str, Any] = field(default_factory=dict)
+    facts: SourceFacts = field(default_factory=SourceFacts)
     _names: Iterator[int] = field(default_factory=lambda: iter(range(1_000_000)))
 
     def value(self, value: str | int | float | bool, *, regex: bool = False) -> exp.Expr:
@@ -123,6 +138,9 @@ class Dialect(abc.ABC):
 
     name: str  # the sqlglot dialect name
     regex_literals: bool = False  # bind regexes as quoted literals instead of parameters
+    # A common table expression used twice is computed once and kept, unless marked NOT
+    # MATERIALIZED (DuckDB); None where the engine has no such choice (ClickHouse inlines).
+    materialized_ctes: bool | None = None
 
     @abc.abstractmethod
     def placeholder(self, name: str, value: Any) -> exp.Expr:
@@ -157,8 +175,34 @@ class Dialect(abc.ABC):
         """The member at ``path`` as a DOUBLE when it is a JSON number, else NULL."""
 
     @abc.abstractmethod
-    def json_quote(self, text: exp.Expr) -> exp.Expr:
-        """``text`` as a JSON string literal (``record.json_string``)."""
+    def json_quote(self, text: exp.Expr, *, separators: bool = True) -> exp.Expr:
+        """``text`` as a JSON string literal (``record.json_string``).
+
+        ``separators`` False may leave U+2028 and U+2029 as they are, for a caller that
+        escapes them once in a longer text (:meth:`escape_separators`).
+        """
+
+    def escape_separators(self, text: exp.Expr, *, many: bool = True) -> exp.Expr:
+        """``text`` with U+2028 and U+2029 written ``\\u2028`` and ``\\u2029``.
+
+        Replacing costs far more than searching, and the characters are rare: for ``many``
+        rows only texts holding one are rewritten. For a few rows the shorter statement
+        is worth more (``text`` appears once instead of four times).
+        """
+        escaped = call("replace", text, lit("\u2028"), lit("\\u2028"))
+        escaped = call("replace", escaped, lit("\u2029"), lit("\\u2029"))
+        if not many:
+            return escaped
+        found = exp.or_(self.contains(text.copy(), lit("\u2028")), self.contains(text.copy(), lit("\u2029")))
+        return exp.Case(ifs=[exp.If(this=found, true=escaped)], default=text.copy())
+
+    def starts_with(self, text: exp.Expr, prefix: str) -> exp.Expr:
+        """Whether ``text`` begins with the renderer's constant ``prefix``."""
+        return call("starts_with", text, lit(prefix))
+
+    def ends_with(self, text: exp.Expr, suffix: str) -> exp.Expr:
+        """Whether ``text`` ends with the renderer's constant ``suffix``."""
+        return call("ends_with", text, lit(suffix))
 
     # strings ------------------------------------------------------------------------------
 

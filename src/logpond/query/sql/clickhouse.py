@@ -155,8 +155,17 @@ class ClickHouseDialect(Dialect):
 
         return self._paths(ctx, doc, path, build, exp.null())
 
-    def json_quote(self, text: exp.Expr) -> exp.Expr:
-        return call("toJSONString", text)
+    def json_quote(self, text: exp.Expr, *, separators: bool = True) -> exp.Expr:
+        return call("toJSONString", text)  # escapes U+2028 and U+2029 itself
+
+    def escape_separators(self, text: exp.Expr, *, many: bool = True) -> exp.Expr:
+        return text
+
+    def starts_with(self, text: exp.Expr, prefix: str) -> exp.Expr:
+        return call("startsWith", text, lit(prefix))
+
+    def ends_with(self, text: exp.Expr, suffix: str) -> exp.Expr:
+        return call("endsWith", text, lit(suffix))
 
     # strings --------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ class DuckDBDialect(Dialect):
 
     name = "duckdb"
     regex_literals = True
+    materialized_ctes = False
 
     def placeholder(self, name: str, value: Any) -> exp.Expr:
         return exp.Placeholder(this=name)
@@ -118,10 +119,9 @@ class DuckDBDialect(Dialect):
         found = exp.Case(ifs=[exp.If(this=_in(kind_type, _NUMBER_TYPES), true=number)])
         return self._guard(ctx, doc, path, found, exp.null())
 
-    def json_quote(self, text: exp.Expr) -> exp.Expr:
+    def json_quote(self, text: exp.Expr, *, separators: bool = True) -> exp.Expr:
         quoted: exp.Expr = exp.Cast(this=call("to_json", text), to=exp.DataType.build("VARCHAR"))
-        quoted = call("replace", quoted, lit("\u2028"), lit("\\u2028"))
-        return call("replace", quoted, lit("\u2029"), lit("\\u2029"))
+        return self.escape_separators(quoted) if separators else quoted
 
     # strings --------------------------------------------------------------------------------
 

@@ -8,8 +8,11 @@ arithmetic on text or division by zero is missing; sorting is CloudWatch's natur
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
+from logpond.query.literals import required_literals
 from logpond.query.plan import Const, Kind, Op, OrderKey, PExpr, RecordField, Ref, System
 from logpond.query.record import NUMBER_PATTERN, is_number_text
 
@@ -57,6 +60,22 @@ SEVERITIES = (
 )
 
 
+def _searchable(literals: tuple[str, ...] | None) -> list[str]:
+    """For each required text, its longest part a column-wise @message search accepts.
+
+    Any part of a text every match holds is held by every match too. Empty when one of
+    them has no such part.
+    """
+    parts = []
+    for literal in literals or ():
+        pieces = re.split(r'["\\{}\x00-\x1f\u2028\u2029]', literal)
+        best = max((piece.strip(" ") for piece in pieces), key=len, default="")
+        if len(best) < 2:
+            return []
+        parts.append(best)
+    return parts
+
+
 def is_null(value: exp.Expr) -> exp.Expr:
     return exp.Is(this=value, expression=exp.null())
 
@@ -74,6 +93,7 @@ def _posmod(value: exp.Expr, modulus: int) -> exp.Expr:
     return exp.Mod(this=exp.Paren(this=exp.Add(this=inner, expression=lit(modulus))), expression=lit(modulus))
 
 
+_NEVER_MISSING = frozenset({"@timestamp", "@ingestionTime", "@seq"})
 _COMPARE = {"=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 _NUMERIC_KINDS = (Kind.NUMBER, Kind.TIME, Kind.BOOL)
 
@@ -86,6 +106,12 @@ class ExpressionSQL:
         self.d = ctx.dialect
         self.record = record
         self.account_id = account_id
+        # Columns already holding the rebuilt @message and field texts (see the renderer's
+        # Where steps).
+        self.message_column: str | None = None
+        self.field_columns: dict[tuple[str, ...], str] = {}
+        # Rendering the result columns: at most the row cap of rows, after the last step.
+        self.few_rows = False
 
     # order ---------------------------------------------------------------------------------------
 
@@ -94,7 +120,10 @@ class ExpressionSQL:
         for key in keys:
             value = self.sql(key.expr)
             desc = key.descending
-            out.append(exp.Ordered(this=is_null(value), desc=False))
+            # Event times and ids are never missing: ordering by them alone lets DuckDB
+            # stop reading once it holds the first rows (a top-N filter on zone maps).
+            if not (isinstance(key.expr, System) and key.expr.name in _NEVER_MISSING):
+                out.append(exp.Ordered(this=is_null(value), desc=False))
             if key.expr.kind is Kind.STRING:
                 number = self.string_number(value.copy())
                 out.append(exp.Ordered(this=exp.Not(this=is_null(number)), desc=desc))
@@ -150,7 +179,8 @@ class ExpressionSQL:
         if isinstance(expr, Ref):
             return col(expr.column)
         if isinstance(expr, RecordField):
-            return self.record.field_text(expr.path)
+            column = self.field_columns.get(expr.path)
+            return col(column) if column is not None else self.record.field_text(expr.path)
         if isinstance(expr, System):
             return self.system(expr.name)
         if isinstance(expr, Const):
@@ -170,7 +200,9 @@ class ExpressionSQL:
             return self.record.log(self.account_id)
         if name == "@ptr":
             return self.record.ptr()
-        return self.record.at_message()
+        if self.message_column is not None:
+            return col(self.message_column)
+        return self.record.at_message(many=not self.few_rows)
 
     def const(self, expr: Const) -> exp.Expr:
         if expr.value is None:
@@ -249,13 +281,34 @@ class ExpressionSQL:
         textual = compare(this=self.sql(left), expression=self.sql(right))
         return case(both, numeric, textual)
 
-    def op_contains(self, expr: Op) -> exp.Expr:
-        text, needle = expr.args
+    def contains(self, text: PExpr, needle: PExpr) -> exp.Expr:
+        """Substring test; on ``@message`` with a constant, without rebuilding the message."""
+        if (
+            isinstance(text, System)
+            and text.name == "@message"
+            and isinstance(needle, Const)
+            and isinstance(needle.value, str)
+        ):
+            direct = self.record.message_contains(needle.value)
+            if direct is not None:
+                return false_if_null(direct)
         return false_if_null(self.d.contains(self.sql(text), self.sql(needle)))
 
+    def op_contains(self, expr: Op) -> exp.Expr:
+        return self.contains(*expr.args)
+
     def op_regex(self, expr: Op) -> exp.Expr:
-        regex = self.ctx.value("(?s)" + str(expr.extra[0]), regex=True)
-        return false_if_null(self.d.regex_search(self.sql(expr.args[0]), regex))
+        pattern = str(expr.extra[0])
+        regex = self.ctx.value("(?s)" + pattern, regex=True)
+        found = false_if_null(self.d.regex_search(self.sql(expr.args[0]), regex))
+        text = expr.args[0]
+        if not (isinstance(text, System) and text.name == "@message"):
+            return found
+        # Every match holds one of these texts: test for them first, without the rebuild.
+        tests = [self.record.message_contains(t) for t in _searchable(required_literals(pattern))]
+        if not tests or any(test is None for test in tests):
+            return found
+        return exp.and_(exp.Paren(this=exp.or_(*[false_if_null(t) for t in tests if t is not None])), found)
 
     # arithmetic ----------------------------------------------------------------------------------
 
@@ -351,8 +404,7 @@ class ExpressionSQL:
         return exp.EQ(this=exp.func("coalesce", trimmed, lit("")), expression=lit(""))
 
     def op_strcontains(self, expr: Op) -> exp.Expr:
-        text, needle = (self.sql(a) for a in expr.args)
-        return false_if_null(self.d.contains(text, needle))
+        return self.contains(*expr.args)
 
     def op_concat(self, expr: Op) -> exp.Expr:
         parts = [exp.func("coalesce", self.sql(a), lit("")) for a in expr.args]

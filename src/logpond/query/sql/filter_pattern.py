@@ -80,7 +80,7 @@ def filter_events(
     if isinstance(pattern, TermPattern):
         message = exp.func("coalesce", record.at_message(), lit(""))
         inner = exp.select(exp.Star(), exp.alias_(message, _MESSAGE)).from_(relation)
-        predicate = _terms(pattern, ctx, col(_MESSAGE), mixed_optional)
+        predicate = _terms(pattern, ctx, record, col(_MESSAGE), mixed_optional)
         return exp.select(exp.Star()).from_(_over(inner, "events")).where(predicate)
     if isinstance(pattern, JsonPattern):
         inner = exp.select(exp.Star(), exp.alias_(record.message_doc(), _MESSAGE_DOC)).from_(relation)
@@ -112,11 +112,21 @@ def filter_statement(
 # terms ----------------------------------------------------------------------------------------
 
 
-def _terms(pattern: TermPattern, ctx: RenderContext, message: exp.Expr, mixed: MixedOptional) -> exp.Expr:
+def _terms(
+    pattern: TermPattern,
+    ctx: RenderContext,
+    record: RecordSQL,
+    message: exp.Expr,
+    mixed: MixedOptional,
+) -> exp.Expr:
+    """The term test; ``message`` is ``@message``, read only where the columns cannot answer."""
 
     def hit(term: Term) -> exp.Expr:
         if term.kind is TermKind.REGEX:
             return ctx.dialect.regex_search(message.copy(), ctx.value("(?s)" + term.text, regex=True))
+        direct = record.message_contains(term.text)
+        if direct is not None:
+            return exp.func("coalesce", direct, exp.false())
         return ctx.dialect.contains(message.copy(), ctx.value(term.text))
 
     alternatives = [

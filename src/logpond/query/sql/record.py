@@ -19,6 +19,14 @@ __all__ = ["RecordSQL"]
 _BLANKS = " \t\n\r"
 # Members of a rebuilt record that come from columns, in @message order.
 _HEAD = ("timestamp", *PROMOTED_COLUMNS, "message")
+# Characters that change in a JSON string, or that delimit members in a rebuilt record.
+_UNSPLITTABLE = frozenset('"\\{}\u2028\u2029') | frozenset(map(chr, range(0x20)))
+_ISO_CHARACTERS = frozenset("0123456789-T:.Z")
+# The text after the backslash of each escape ``record.json_string`` writes.
+_ESCAPE_TAILS = {
+    chr(code): {"\b": "b", "\t": "t", "\n": "n", "\f": "f", "\r": "r"}.get(chr(code), f"u{code:04X}")
+    for code in range(0x20)
+} | {"\u2028": "u2028", "\u2029": "u2029"}
 
 
 def _is_null(value: exp.Expr) -> exp.Expr:
@@ -67,8 +75,13 @@ class RecordSQL:
 
     # @message ---------------------------------------------------------------------------------
 
-    def at_message(self) -> exp.Expr:
-        """``@message``: the message, or the record rebuilt as JSON when it has fields."""
+    def at_message(self, *, many: bool = True) -> exp.Expr:
+        """``@message``: the message, or the record rebuilt as JSON when it has fields.
+
+        The members from columns are quoted without escaping U+2028 and U+2029, which are
+        then escaped once over all of them (``fields`` is kept as stored). ``many`` False
+        writes it shorter and slower, for the few rows of a result.
+        """
         d = self.dialect
         parts: list[exp.Expr] = [
             lit('{"timestamp":"'),
@@ -76,9 +89,34 @@ class RecordSQL:
             lit('"'),
         ]
         for name in (*PROMOTED_COLUMNS, "message"):
-            member = d.concat(lit(f',"{name}":'), d.json_quote(col(name)))
+            member = d.concat(lit(f',"{name}":'), d.json_quote(col(name), separators=False))
             parts.append(exp.func("coalesce", member, lit("")))
-        trimmed = d.trim(col("fields"), lit(_BLANKS), "both")
+        head = d.escape_separators(d.concat(*parts), many=many)
+        # The rebuilt text is NULL exactly when fields is. Not a CASE: DuckDB computes the
+        # repeated parts of an expression once, but not inside the branches of a CASE.
+        tail = self.fields_tail(many=many)
+        return exp.func("coalesce", d.concat(head, tail), col("message"))
+
+    def fields_tail(self, *, many: bool = True) -> exp.Expr:
+        """What follows the columns in a rebuilt @message: ``,`` and the members of
+        ``fields`` (its text between the braces, blanks around trimmed), then ``}``.
+
+        ``fields`` as ingest writes it (``{"...}``, no blanks) needs no trimming, which
+        costs more than the rest of the rebuild: it only loses its ``{``. For a few rows
+        (not ``many``) every text is trimmed, in a shorter statement.
+        """
+        d = self.dialect
+        fields = col("fields")
+        tight: list[exp.Expr] = [d.starts_with(fields, "{"), d.ends_with(fields.copy(), "}")]
+        for blank in _BLANKS:
+            tight.append(exp.Not(this=d.starts_with(fields.copy(), "{" + blank)))
+            tight.append(exp.Not(this=d.ends_with(fields.copy(), blank + "}")))
+        cut = _case(
+            exp.EQ(this=fields.copy(), expression=lit("{}")),
+            lit("}"),
+            d.concat(lit(","), d.substring(fields.copy(), lit(2), None)),
+        )
+        trimmed = d.trim(fields.copy(), lit(_BLANKS), "both")
         inner = d.trim(
             d.substring(
                 trimmed,
@@ -88,9 +126,58 @@ class RecordSQL:
             lit(_BLANKS),
             "both",
         )
-        parts.append(_case(exp.EQ(this=inner, expression=lit("")), lit(""), d.concat(lit(","), inner.copy())))
-        parts.append(lit("}"))
-        return _case(_is_null(col("fields")), col("message"), d.concat(*parts))
+        loose = _case(
+            exp.EQ(this=inner, expression=lit("")),
+            lit("}"),
+            d.concat(lit(","), inner.copy(), lit("}")),
+        )
+        return _case(exp.and_(*tight), cut, loose) if many else loose
+
+    def message_contains(self, needle: str) -> exp.Expr | None:
+        """Whether ``@message`` contains ``needle``, without rebuilding it; None if not exact.
+
+        A rebuilt ``@message`` is ``{"timestamp":"<iso>"``, then ``,"<name>":<quoted value>``
+        for each column that is not NULL, then ``,`` and the members of ``fields`` as stored,
+        then ``}``. A needle with no quote, backslash, brace or control character, and no
+        blank at either end, lies inside one piece of it: the ISO time, a member name, a
+        column's quoted value, or the text of ``fields``. In a quoted value it is found in the
+        column itself, except where it starts inside an escape sequence (``n`` after the
+        backslash of ``\\n``): those cases are tested as the escaped character (followed by
+        the rest of the needle). Single ``,`` and ``:`` are member separators: not handled.
+        """
+        if (
+            not needle
+            or needle in (",", ":")
+            or any(char in _UNSPLITTABLE for char in needle)
+            or needle[0] == " "
+            or needle[-1] == " "
+        ):
+            return None
+        d = self.dialect
+        bound: dict[str, exp.Expr] = {}
+
+        def has(column: exp.Expr, text: str) -> exp.Expr:
+            if text not in bound:
+                bound[text] = self.ctx.value(text)
+            return d.contains(column, bound[text].copy())
+
+        columns = (*PROMOTED_COLUMNS, "message")
+        parts: list[exp.Expr] = [has(col("fields"), needle)]
+        parts.extend(has(col(name), needle) for name in PROMOTED_COLUMNS)
+        for char, tail in _ESCAPE_TAILS.items():
+            # Inside the escape of ``char``, or starting in it and going on after it.
+            if needle in tail:
+                parts.extend(has(col(name), char) for name in columns)
+            for size in range(1, min(len(tail), len(needle) - 1) + 1):
+                if tail.endswith(needle[:size]):
+                    parts.extend(has(col(name), char + needle[size:]) for name in columns)
+        if all(char in _ISO_CHARACTERS for char in needle):
+            parts.append(has(d.iso_timestamp(col("ts")), needle))
+        for name in _HEAD:
+            if needle in name:
+                parts.append(exp.true() if name == "timestamp" else _not_null(col(name)))
+        structured = exp.and_(_not_null(col("fields")), exp.Paren(this=exp.or_(*parts)))
+        return exp.or_(has(col("message"), needle), structured)
 
     # system fields ----------------------------------------------------------------------------
 
@@ -170,6 +257,8 @@ class RecordSQL:
         if len(path) == 1 and first == "message":
             return col("message")
         if len(path) == 1 and first in PROMOTED_COLUMNS:
+            if ctx.facts.promoted_complete:
+                return col(first)
             return exp.func("coalesce", col(first), d.json_text(ctx, self.document(), path))
         if len(path) == 1 and first == "timestamp":
             return _case(

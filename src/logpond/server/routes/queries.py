@@ -180,11 +180,22 @@ async def run_query(
 ) -> JSONResponse:
     """Like POST /queries, but answers when the query is done (or fails, or times out)."""
     job = await _start(spec, access, svc)
-    while not job.done:
-        await asyncio.sleep(0.01)
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        loop.call_soon_threadsafe(_resolve, finished)
+
+    job.when_done(wake)
+    await finished
     if job.status is not QueryStatus.COMPLETE and job.error is not None:
         raise job.error
     return JSONResponse(_out(job).model_dump())
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 @router.post(

@@ -71,13 +71,20 @@ class PartitionGroupStats:
     byte_count: int
     min_ts: int
     max_ts: int
+    loose_rows: int | None = None  # see loose.py; None: not known
 
     def merged(self, other: PartitionGroupStats) -> PartitionGroupStats:
+        loose = (
+            None
+            if self.loose_rows is None or other.loose_rows is None
+            else self.loose_rows + other.loose_rows
+        )
         return PartitionGroupStats(
             self.row_count + other.row_count,
             self.byte_count + other.byte_count,
             min(self.min_ts, other.min_ts),
             max(self.max_ts, other.max_ts),
+            loose,
         )
 
 
@@ -124,10 +131,12 @@ class Catalog:
         catalog.next_stream_id = max(catalog.streams, default=0) + 1
         for (day,) in con.execute("SELECT day FROM partitions").fetchall():
             catalog.partitions.setdefault(day, {})
-        for day, gid, rows, nbytes, min_ts, max_ts in con.execute(
-            "SELECT day, group_id, row_count, byte_count, min_ts, max_ts FROM partition_groups"
+        for day, gid, rows, nbytes, min_ts, max_ts, loose in con.execute(
+            "SELECT day, group_id, row_count, byte_count, min_ts, max_ts, loose_rows FROM partition_groups"
         ).fetchall():
-            catalog.partitions.setdefault(day, {})[gid] = PartitionGroupStats(rows, nbytes, min_ts, max_ts)
+            catalog.partitions.setdefault(day, {})[gid] = PartitionGroupStats(
+                rows, nbytes, min_ts, max_ts, loose
+            )
         return catalog
 
     # Reads (any thread, under the lock)

@@ -24,10 +24,11 @@ from logpond.store.base import AppendResult
 from logpond.store.writer import PendingBatch
 
 from .catalog import Catalog, PartitionGroupStats, StreamRow
-from .connection import partition_ddl
-from .sql import DAY_MS, TABLE_COLUMNS, table_for_day
+from .connection import partition_ddl, traces_ddl
+from .loose import LOOSE_SQL, loose_mask
+from .sql import DAY_MS, TABLE_COLUMNS, table_for_day, trace_rows, traces_for_day
 
-__all__ = ["EventCommitter", "recover_statistics"]
+__all__ = ["EventCommitter", "count_loose_rows", "index_traces", "recover_statistics"]
 
 # Typed, because pyarrow infers the type of a bare Python scalar slowly.
 _SEPARATOR = pa.scalar("\x00", pa.string())
@@ -51,12 +52,21 @@ class _Staged:
 class EventCommitter:
     """Turns pending batches into rows of the day tables; runs on the writer thread."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, catalog: Catalog, clock: Clock) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        catalog: Catalog,
+        clock: Clock,
+        *,
+        dirty_streams: set[int] | None = None,
+        dirty_parts: set[tuple[int, int]] | None = None,
+    ) -> None:
+        """``dirty_*``: statistics changed in memory before the first commit (recovery)."""
         self._con = con
         self._catalog = catalog
         self._clock = clock
-        self._dirty_streams: set[int] = set()
-        self._dirty_parts: set[tuple[int, int]] = set()
+        self._dirty_streams: set[int] = set(dirty_streams or ())
+        self._dirty_parts: set[tuple[int, int]] = set(dirty_parts or ())
         self._last_flush = time.monotonic()
 
     def commit_batches(self, items: list[PendingBatch]) -> list[AppendResult | Exception]:
@@ -185,7 +195,7 @@ class EventCommitter:
         return new.id
 
     def _insert_events(self, combined: pa.Table, days: np.ndarray, staged: _Staged, now: int) -> None:
-        """Insert each row into its day's table."""
+        """Insert each row into its day's table, and its trace id into the day's trace index."""
         con = self._con
         unique_days = np.unique(days)
         columns = ", ".join("$now" if c == "ingest_ts" else c for c in TABLE_COLUMNS)
@@ -193,12 +203,14 @@ class EventCommitter:
             table = table_for_day(day)
             if day not in self._catalog.partitions:
                 con.execute(partition_ddl(table))
+                con.execute(traces_ddl(traces_for_day(day)))
                 con.execute("INSERT INTO partitions VALUES (?, ?)", [day, table])
                 staged.new_days.add(day)
             part = combined if len(unique_days) == 1 else combined.filter(pa.array(days == day))
             con.register("_batch", part)
             try:
                 con.execute(f"INSERT INTO {table} SELECT {columns} FROM _batch", {"now": now})
+                con.execute(trace_rows(traces_for_day(day), "_batch"))
             finally:
                 con.unregister("_batch")
 
@@ -246,6 +258,7 @@ class EventCommitter:
                         "byte_count": pa.array([v.byte_count for _, v in items], pa.int64()),
                         "min_ts": pa.array([v.min_ts for _, v in items], pa.int64()),
                         "max_ts": pa.array([v.max_ts for _, v in items], pa.int64()),
+                        "loose_rows": pa.array([v.loose_rows for _, v in items], pa.int64()),
                     }
                 ),
             )
@@ -296,6 +309,7 @@ def _aggregate(
 ) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, PartitionGroupStats]]]:
     """Per stream (first, last event time) and per (day, group) statistics of a batch."""
     zero = pa.scalar(0, pa.int64())
+    loose = loose_mask(combined)
     sizes = pc.add(
         pc.fill_null(pc.binary_length(combined.column("message")).cast(pa.int64()), zero),
         pc.fill_null(pc.binary_length(combined.column("fields")).cast(pa.int64()), zero),
@@ -312,7 +326,9 @@ def _aggregate(
         # One stream on one day: the usual commit of a single shipper.
         bounds = pc.min_max(ts).as_py()
         lo, hi = bounds["min"], bounds["max"]
-        stats = PartitionGroupStats(combined.num_rows, pc.sum(sizes).as_py() or 0, lo, hi)
+        stats = PartitionGroupStats(
+            combined.num_rows, pc.sum(sizes).as_py() or 0, lo, hi, pc.sum(loose).as_py() or 0
+        )
         return (
             [(streams_col[0].as_py(), lo, hi)],
             [(int(days[0]), groups_col[0].as_py(), stats)],
@@ -324,6 +340,7 @@ def _aggregate(
             "stream_id": streams_col,
             "ts": ts,
             "size": sizes,
+            "loose": pc.cast(loose, pa.int64()),
         }
     )
     by_stream = table.group_by("stream_id").aggregate([("ts", "min"), ("ts", "max")])
@@ -336,37 +353,97 @@ def _aggregate(
         )
     )
     by_part = table.group_by(["day", "group_id"]).aggregate(
-        [("ts", "count"), ("size", "sum"), ("ts", "min"), ("ts", "max")]
+        [("ts", "count"), ("size", "sum"), ("ts", "min"), ("ts", "max"), ("loose", "sum")]
     )
-    names = ("day", "group_id", "ts_count", "size_sum", "ts_min", "ts_max")
+    names = ("day", "group_id", "ts_count", "size_sum", "ts_min", "ts_max", "loose_sum")
     parts = [
-        (day, gid, PartitionGroupStats(count, size, lo, hi))
-        for day, gid, count, size, lo, hi in zip(*(by_part.column(n).to_pylist() for n in names), strict=True)
+        (day, gid, PartitionGroupStats(count, size, lo, hi, loose))
+        for day, gid, count, size, lo, hi, loose in zip(
+            *(by_part.column(n).to_pylist() for n in names), strict=True
+        )
     ]
     return streams, parts
 
 
-def recover_statistics(con: duckdb.DuckDBPyConnection, catalog: Catalog, flushed_seq: int) -> None:
+def recover_statistics(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, flushed_seq: int
+) -> tuple[set[int], set[tuple[int, int]]]:
     """After a crash: fold events at or above ``flushed_seq`` into the loaded statistics.
 
     The events' ``seq`` grows with insertion order, so DuckDB's zone maps skip every row
-    group below the watermark: this reads about the last second of ingest.
+    group below the watermark: this reads about the last second of ingest. Returns the
+    streams and (day, group) pairs changed, which the next flush must write.
     """
     next_seq = flushed_seq
+    streams: set[int] = set()
+    parts: set[tuple[int, int]] = set()
     for day in sorted(catalog.partitions):
         table = table_for_day(day)
         rows = con.execute(
             "SELECT group_id, stream_id, count(*), "
             "sum(coalesce(strlen(message), 0) + coalesce(strlen(fields), 0)), "
-            f"min(ts), max(ts), max(ingest_ts), max(seq) FROM {table} WHERE seq >= ? "
-            "GROUP BY group_id, stream_id",
+            f"min(ts), max(ts), max(ingest_ts), max(seq), count(*) FILTER ({LOOSE_SQL}) "
+            f"FROM {table} WHERE seq >= ? GROUP BY group_id, stream_id",
             [flushed_seq],
         ).fetchall()
-        for gid, sid, count, size, lo, hi, ingested, top in rows:
+        for gid, sid, count, size, lo, hi, ingested, top, loose in rows:
             groups = catalog.partitions[day]
-            stats = PartitionGroupStats(count, int(size), lo, hi)
+            stats = PartitionGroupStats(count, int(size), lo, hi, loose)
             groups[gid] = groups[gid].merged(stats) if gid in groups else stats
+            parts.add((day, gid))
             if sid in catalog.streams:
                 catalog.streams[sid] = _merge_stream(catalog.streams[sid], lo, hi, ingested)
+                streams.add(sid)
             next_seq = max(next_seq, top + 1)
     catalog.next_seq = next_seq
+    return streams, parts
+
+
+def count_loose_rows(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> set[tuple[int, int]]:
+    """Count the loose rows of days whose count is not known (written before it was kept).
+
+    Runs once, when a database from before the count is opened: one pass over each such
+    day. Returns the (day, group) pairs counted, which the next flush must write.
+    """
+    counted: set[tuple[int, int]] = set()
+    for day in sorted(catalog.partitions):
+        groups = catalog.partitions[day]
+        if all(stats.loose_rows is not None for stats in groups.values()):
+            continue
+        counts = con.execute(
+            f"SELECT group_id, count(*) FILTER ({LOOSE_SQL}) FROM {table_for_day(day)} GROUP BY group_id"
+        ).fetchall()
+        with catalog.lock:
+            for gid, loose in counts:
+                if gid in groups:
+                    groups[gid].loose_rows = loose
+                    counted.add((day, gid))
+    return counted
+
+
+def index_traces(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> list[int]:
+    """Build the trace index of days written before it was kept; returns those days.
+
+    Runs once, when a database from before the index is opened: one pass over each such day.
+    """
+    existing = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
+    built = []
+    for day in sorted(catalog.partitions):
+        traces = traces_for_day(day)
+        if traces in existing:
+            continue
+        con.begin()
+        try:
+            con.execute(traces_ddl(traces))
+            con.execute(trace_rows(traces, table_for_day(day)))
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        built.append(day)
+    return built

@@ -130,3 +130,9 @@ def partition_ddl(table: str) -> str:
     """The CREATE TABLE statement of one day's events table."""
     template = resources.files(__package__).joinpath("partition.sql").read_text(encoding="utf-8")
     return template.replace("{table}", table)
+
+
+def traces_ddl(table: str) -> str:
+    """The CREATE TABLE statement of one day's trace index (traces.sql)."""
+    template = resources.files(__package__).joinpath("traces.sql").read_text(encoding="utf-8")
+    return template.replace("{table}", table)

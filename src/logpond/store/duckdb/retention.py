@@ -18,7 +18,8 @@ from logpond.model.retention import expiry_cutoff_ms
 from logpond.store.base import SweepReport
 
 from .catalog import Catalog, PartitionGroupStats
-from .sql import DAY_MS, table_for_day
+from .loose import LOOSE_SQL
+from .sql import DAY_MS, table_for_day, traces_for_day
 
 __all__ = ["sweep"]
 
@@ -51,6 +52,7 @@ def sweep(con: duckdb.DuckDBPyConnection, catalog: Catalog, now_ms: int) -> Swee
                 con,
                 [
                     (f"DROP TABLE IF EXISTS {table}", []),
+                    (f"DROP TABLE IF EXISTS {traces_for_day(day)}", []),
                     ("DELETE FROM partitions WHERE day = ?", [day]),
                     ("DELETE FROM partition_groups WHERE day = ?", [day]),
                 ],
@@ -101,11 +103,12 @@ def _delete_streams(con: duckdb.DuckDBPyConnection, catalog: Catalog, day: int, 
         con.execute(
             "INSERT INTO partition_groups SELECT ?, group_id, count(*), "
             "sum(coalesce(strlen(message), 0) + coalesce(strlen(fields), 0)), "
-            f"min(ts), max(ts) FROM {table} GROUP BY group_id",
+            f"min(ts), max(ts), count(*) FILTER ({LOOSE_SQL}) FROM {table} GROUP BY group_id",
             [day],
         )
         recount = con.execute(
-            "SELECT group_id, row_count, byte_count, min_ts, max_ts FROM partition_groups WHERE day = ?",
+            "SELECT group_id, row_count, byte_count, min_ts, max_ts, loose_rows FROM partition_groups "
+            "WHERE day = ?",
             [day],
         ).fetchall()
         con.commit()
@@ -114,7 +117,8 @@ def _delete_streams(con: duckdb.DuckDBPyConnection, catalog: Catalog, day: int, 
         raise
     with catalog.lock:
         catalog.partitions[day] = {
-            gid: PartitionGroupStats(rows, nbytes, lo, hi) for gid, rows, nbytes, lo, hi in recount
+            gid: PartitionGroupStats(rows, nbytes, lo, hi, loose)
+            for gid, rows, nbytes, lo, hi, loose in recount
         }
     return int(removed[0]) if removed else 0
 

@@ -49,11 +49,12 @@ from logpond.store.registry import StoreOptions
 from logpond.store.writer import GroupCommitWriter
 
 from .catalog import Catalog, GroupRow, StreamRow
-from .commit import EventCommitter, recover_statistics
+from .commit import EventCommitter, count_loose_rows, index_traces, recover_statistics
 from .connection import DuckDBSettings, open_database
 from .group_resources import GroupResources
+from .reads import EXPORT_SLICE_EVENTS, Coverage, cover, export_slices
 from .retention import sweep
-from .sql import GroupScope, Params, day_of, events_relation
+from .sql import GroupScope, Params
 
 __all__ = ["DuckDBStore", "open_duckdb_store"]
 
@@ -89,8 +90,12 @@ class DuckDBStore(GroupResources):
         self.clock: Clock = clock or SystemClock()
         self._con = open_database(settings)
         self.catalog = Catalog.load(self._con)
-        recover_statistics(self._con, self.catalog, self.catalog.next_seq)
-        self._committer = EventCommitter(self._con, self.catalog, self.clock)
+        streams, parts = recover_statistics(self._con, self.catalog, self.catalog.next_seq)
+        parts |= count_loose_rows(self._con, self.catalog)
+        index_traces(self._con, self.catalog)
+        self._committer = EventCommitter(
+            self._con, self.catalog, self.clock, dirty_streams=streams, dirty_parts=parts
+        )
         self.writer = GroupCommitWriter(self._committer, max_pending_bytes=settings.writer_max_pending_bytes)
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -387,26 +392,15 @@ class DuckDBStore(GroupResources):
             scopes.append(GroupScope(row.id, row.name, lowest))
         return scopes
 
-    def days(self, scopes: Sequence[GroupScope], end_ms: int | None) -> list[int]:
-        """The day tables that may hold events of these groups in the range."""
-        if not scopes:
-            return []
-        first = day_of(min(s.visible_from_ms for s in scopes))
-        last = None if end_ms is None else day_of(max(end_ms - 1, 0))
-        wanted = {s.group_id for s in scopes}
-        with self.catalog.lock:
-            return sorted(
-                day
-                for day, groups in self.catalog.partitions.items()
-                if day >= first and (last is None or day <= last) and wanted.intersection(groups)
-            )
+    def coverage(self, groups: Sequence[str], start_ms: int | None, end_ms: int | None) -> Coverage:
+        """The day tables, groups and statistics a read of these groups in the range covers."""
+        return cover(self.catalog, self.scopes(groups, start_ms), end_ms)
 
     def events_source(
         self, groups: Sequence[str], start_ms: int | None, end_ms: int | None, params: Params
     ) -> exp.Subquery:
         """The ``events`` relation (docs/architecture.md) for the query layer."""
-        scopes = self.scopes(groups, start_ms)
-        return events_relation(self.days(scopes, end_ms), scopes, params, end_ms=end_ms)
+        return self.coverage(groups, start_ms, end_ms).relation(params)
 
     def run_plan(
         self,
@@ -421,23 +415,36 @@ class DuckDBStore(GroupResources):
         """Run a Logs Insights plan over the groups' events in the range.
 
         ``on_cursor`` receives the cursor the query runs on, so the caller can interrupt
-        it (cancel, timeout).
+        it (cancel, timeout). A query that keeps only given trace ids reads only the blocks
+        of events the trace index names.
         """
-        params = Params()
-        source = self.events_source(groups, start_ms, end_ms, params)
+        coverage = self.coverage(groups, start_ms, end_ms)
+        facts = coverage.facts()
         cursor = self._con.cursor()
         try:
             cursor.execute("USE lp")
             if on_cursor is not None:
                 on_cursor(cursor)
+            scanned = coverage.scanned(cursor) if statistics else None
+            params = Params()
+            source = self._reading(plan, coverage, cursor).relation(
+                params, stream_names="@logStream" in plan.system_fields()
+            )
             return run_plan(
                 plan, dialect=self.dialect, connection=cursor, source=source,
-                source_params=params.values, statistics=statistics,
+                source_params=params.values, statistics=statistics, facts=facts, scanned=scanned,
             )  # fmt: skip
         except duckdb.InterruptException:
             raise QueryCancelledError("query cancelled") from None
         finally:
             cursor.close()
+
+    def _reading(self, plan: Plan, coverage: Coverage, cursor: duckdb.DuckDBPyConnection) -> Coverage:
+        """What a plan reads of its coverage: the trace index narrows it when it can."""
+        if not coverage.facts().promoted_complete:
+            return coverage
+        trace_ids = plan.required_texts(("trace_id",))
+        return coverage if trace_ids is None else coverage.for_traces(cursor, trace_ids)
 
     def stream_plan(
         self,
@@ -447,18 +454,30 @@ class DuckDBStore(GroupResources):
         end_ms: int | None,
         *,
         batch_rows: int = 10_000,
+        slice_events: int = EXPORT_SLICE_EVENTS,
     ) -> Iterator[list[list[ResultField]]]:
-        """Every result row of a plan (its row cap ignored), a batch at a time: exports."""
-        params = Params()
-        source = self.events_source(groups, start_ms, end_ms, params)
+        """Every result row of a plan (its row cap ignored), a batch at a time: exports.
+
+        Events in time order are read a slice of time at a time (``reads.export_slices``),
+        so that no statement sorts more than about ``slice_events`` rows.
+        """
         engine = dialect_for(self.dialect)
-        rendered = with_params(render_plan(replace(plan, limit=None), engine, source), params.values)
+        unlimited = replace(plan, limit=None)
+        names = "@logStream" in plan.system_fields()
+        whole = self.coverage(groups, start_ms, end_ms)
+        slices = export_slices(plan, whole, start_ms, end_ms, slice_events)
         cursor = self._con.cursor()
         try:
             cursor.execute("USE lp")
-            reader = cursor.execute(rendered.sql, rendered.params).to_arrow_reader(batch_rows)
-            for batch in reader:
-                yield list(result_rows(plan, pa.Table.from_batches([batch])))
+            for low, high in slices:
+                coverage = self.coverage(groups, low, high)
+                params = Params()
+                source = self._reading(plan, coverage, cursor).relation(params, stream_names=names)
+                statement = render_plan(unlimited, engine, source, facts=coverage.facts())
+                rendered = with_params(statement, params.values)
+                reader = cursor.execute(rendered.sql, rendered.params).to_arrow_reader(batch_rows)
+                for batch in reader:
+                    yield list(result_rows(plan, pa.Table.from_batches([batch])))
         finally:
             cursor.close()
 
@@ -475,14 +494,11 @@ class DuckDBStore(GroupResources):
                     for name in request.streams
                     if (sid := self.catalog.stream_id(row.id, name)) is not None
                 )
-        scopes = self.scopes(request.groups, request.start_ms)
-        source = events_relation(
-            self.days(scopes, request.end_ms),
-            scopes,
-            params,
-            end_ms=request.end_ms,
-            stream_ids=stream_ids,
-        )
+        coverage = self.coverage(request.groups, request.start_ms, request.end_ms)
+        trace_id = request.equals.get("trace_id")
+        if isinstance(trace_id, str):
+            coverage = coverage.for_traces(self.reader(), [trace_id])
+        source = coverage.relation(params, stream_ids=stream_ids)
         conditions: list[exp.Expr] = []
         if request.text:
             needle = params.bind(request.text)
