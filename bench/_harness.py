@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,7 +139,9 @@ class LoadResult:
     accepted: int = 0
 
 
-async def _one_connection(port: int, requests: list[bytes], result: LoadResult, lock: asyncio.Lock) -> None:
+async def _one_connection(
+    port: int, requests: Iterable[bytes], result: LoadResult, lock: asyncio.Lock
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 22)
     try:
         for request in requests:
@@ -179,6 +181,21 @@ def run_load(port: int, requests: list[bytes], connections: int) -> LoadResult:
     async def main() -> None:
         lock = asyncio.Lock()
         await asyncio.gather(*(_one_connection(port, s, result, lock) for s in shares if s))
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def stream_load(port: int, requests: Iterator[bytes], connections: int) -> LoadResult:
+    """Like :func:`run_load`, for requests made as they are sent: every connection takes the
+    next request from the one iterator (asyncio runs one task at a time, so they never race)."""
+    result = LoadResult(0.0)
+
+    async def main() -> None:
+        lock = asyncio.Lock()
+        await asyncio.gather(*(_one_connection(port, requests, result, lock) for _ in range(connections)))
 
     started = time.perf_counter()
     asyncio.run(main())
