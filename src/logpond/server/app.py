@@ -58,9 +58,11 @@ def create_app(
             asyncio.create_task(_every(sweep_every, services.store.sweep_expired, "retention sweep")),
             asyncio.create_task(_every(FINDINGS_FLUSH_SECONDS, services.flush_findings, "findings flush")),
         ]
+        services.alerting.start()
         try:
             listeners = await start_listeners(services)
         except BaseException:
+            await services.alerting.close()
             await asyncio.to_thread(services.close)
             raise
         if on_ready is not None:
@@ -75,6 +77,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await services.alerting.close()
             await asyncio.to_thread(services.close)
 
     app = FastAPI(
