@@ -17,8 +17,9 @@ from .access import RawRoute
 from .errors import install_error_handlers
 from .listeners import start_listeners
 from .responses import JSONResponse
-from .routes import api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries
+from .routes import alerts, api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries
 from .routes.cloudwatch import cloudwatch_route
+from .routes.monitoring import monitoring_route
 from .services import Services
 from .settings import Settings
 
@@ -94,10 +95,13 @@ def create_app(
     install_error_handlers(app)
     app.router.routes.append(ingest.ingest)
     app.router.routes.extend([*es_bulk.ROUTES, *otlp.ROUTES, *loki.ROUTES, *fluentbit.ROUTES])
+    # CloudWatch metrics requests first: they share POST / with CloudWatch Logs.
+    app.router.routes.append(monitoring_route)
     app.router.routes.append(cloudwatch_route)
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(queries.router)
+    app.include_router(alerts.router)
     _document_raw_routes(app)
     return app
 
