@@ -130,7 +130,7 @@ class ChannelRegistry:
         self._clock = clock
         self._notifiers: dict[str, Notifier] = {}
         self._lock = threading.Lock()
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
 
     def put(self, spec: Mapping[str, Any], *, keep_secrets: bool = True) -> tuple[ChannelRecord, str | None]:
         """Create or replace a channel; secrets not given are kept from the stored channel
@@ -180,14 +180,14 @@ class ChannelRegistry:
         opened: dict[str, str] = (
             orjson.loads(self._box.open(record.secrets, f"channel:{name}")) if record.secrets else {}
         )
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
-        notifier: Notifier = notifier_class(record.kind)(name, record.settings, opened, self._client)
+        if self._transport is None:
+            self._transport = httpx.AsyncHTTPTransport()
+        notifier: Notifier = notifier_class(record.kind)(name, record.settings, opened, self._transport)
         with self._lock:
             self._notifiers[name] = notifier
         return notifier
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None

@@ -52,7 +52,11 @@ class EmailNotifier:
     """Sends through one SMTP server."""
 
     def __init__(
-        self, name: str, settings: Mapping[str, Any], secrets: Mapping[str, str], client: httpx.AsyncClient
+        self,
+        name: str,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+        transport: httpx.AsyncBaseTransport,
     ) -> None:
         self.name = name
         self._host = str(settings["host"])

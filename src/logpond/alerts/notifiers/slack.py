@@ -72,15 +72,19 @@ class SlackNotifier:
     """Posts to one Slack incoming webhook."""
 
     def __init__(
-        self, name: str, settings: Mapping[str, Any], secrets: Mapping[str, str], client: httpx.AsyncClient
+        self,
+        name: str,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+        transport: httpx.AsyncBaseTransport,
     ) -> None:
         self.name = name
         self._url = secrets["url"]
-        self._client = client
+        self._transport = transport
 
     async def send(self, notification: Mapping[str, Any]) -> str:
         body = orjson.dumps(slack_message(notification))
-        return await post(self._client, self._url, body, {"content-type": "application/json"})
+        return await post(self._transport, self._url, body, {"content-type": "application/json"})
 
     async def close(self) -> None:
         return None

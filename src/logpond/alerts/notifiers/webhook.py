@@ -35,12 +35,16 @@ class WebhookNotifier:
     """Posts signed JSON to one URL."""
 
     def __init__(
-        self, name: str, settings: Mapping[str, Any], secrets: Mapping[str, str], client: httpx.AsyncClient
+        self,
+        name: str,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+        transport: httpx.AsyncBaseTransport,
     ) -> None:
         self.name = name
         self._url = secrets["url"]
         self._secret = secrets["secret"]
-        self._client = client
+        self._transport = transport
 
     async def send(self, notification: Mapping[str, Any]) -> str:
         body = orjson.dumps({"version": "1", **notification})
@@ -50,7 +54,7 @@ class WebhookNotifier:
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: sign(self._secret, timestamp, body),
         }
-        return await post(self._client, self._url, body, headers)
+        return await post(self._transport, self._url, body, headers)
 
     async def close(self) -> None:
         return None
