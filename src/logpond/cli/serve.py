@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import click
 
@@ -30,6 +32,20 @@ def _banner(services: Services, url: str) -> None:
     else:
         click.echo(f"Root key: {root.access_key_id} (secret in {creds_file})")
     click.echo("Press Ctrl+C to stop.", err=True)
+
+
+def _server_class(uvicorn: Any) -> Any:
+    """uvicorn's server, ending the live tails when told to stop: their streams never end
+    on their own, and shutdown waits for open responses."""
+
+    class Server(uvicorn.Server):  # type: ignore[misc]
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            services = getattr(getattr(self.config.app, "state", None), "services", None)
+            if services is not None:
+                services.live_tail.close()
+            super().handle_exit(sig, frame)
+
+    return Server
 
 
 @click.command()
@@ -125,4 +141,4 @@ def serve(
         backlog=4096,
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    _server_class(uvicorn)(config).run()

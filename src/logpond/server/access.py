@@ -6,6 +6,9 @@ costs more than the work they do.
 A route takes ``access: Access = require("logs:PutLogEvents")``; the dependency
 authenticates the request, and the handler names the resource with ``access.group(name)``
 (or ``access.account()``) before it does anything. ``authorize`` decides.
+
+A web UI session cookie authenticates like a key (``authenticate_headers``): same
+principal, same policy, and state-changing requests need the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ class Access:
 def authenticate(request: Request, action: str) -> Access:
     """Authenticate a request for a route that performs ``action``."""
     svc: Services = request.app.state.services
-    principal = authenticate_headers(request.headers, svc.keyring, svc.anonymous)
+    principal = authenticate_headers(
+        request.headers, svc.keyring, svc.anonymous, sessions=svc.sessions, method=request.method
+    )
     return Access(principal, action, svc.arns)
 
 

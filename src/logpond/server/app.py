@@ -17,7 +17,7 @@ from .access import RawRoute
 from .errors import install_error_handlers
 from .listeners import start_listeners
 from .responses import JSONResponse
-from .routes import alerts, api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries
+from .routes import alerts, api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries, tail, ui, ui_queries
 from .routes.cloudwatch import cloudwatch_route
 from .routes.monitoring import monitoring_route
 from .services import Services
@@ -102,6 +102,10 @@ def create_app(
     app.include_router(api_v1.router)
     app.include_router(queries.router)
     app.include_router(alerts.router)
+    app.include_router(ui.router)
+    app.include_router(ui_queries.router)
+    app.include_router(tail.router)
+    app.router.routes.extend(ui.static_routes())
     _document_raw_routes(app)
     return app
 

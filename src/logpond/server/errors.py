@@ -46,7 +46,11 @@ def render(exc: LogpondError) -> Response:
 
 async def _logpond_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LogpondError)
-    return render(exc)
+    response = render(exc)
+    if "www-authenticate" in response.headers and request.headers.get("x-requested-with") == "XMLHttpRequest":
+        # The web UI handles 401 itself; a challenge would make the browser prompt.
+        del response.headers["www-authenticate"]
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

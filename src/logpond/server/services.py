@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from logpond.alerts import Alerting
 from logpond.auth.keys import Credentials, Keyring, SecretBox
 from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
+from logpond.auth.sessions import SessionStore
 from logpond.ingest.routing import Router, RouteRule
 from logpond.model.clock import Clock
 from logpond.model.names import LogGroupName
@@ -48,11 +49,14 @@ class Services:
     alerting: Alerting = field(kw_only=True)
 
     live_tail: LiveTail = field(init=False)
+    sessions: SessionStore = field(init=False)
 
     def __post_init__(self) -> None:
-        # Live tail follows every committed batch (CloudWatch StartLiveTail sessions).
+        # Live tail follows every committed batch (the UI's Server-Sent Events and
+        # CloudWatch's StartLiveTail); the UI's sign-in sessions.
         self.live_tail = LiveTail(self.clock)
-        self.pipeline.hooks.append(self.live_tail)
+        self.pipeline.hooks.append(self.live_tail.publish)
+        self.sessions = SessionStore(self.clock)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock) -> Services:
@@ -134,6 +138,7 @@ class Services:
         self.store.add_findings(self.redaction.drain())
 
     def close(self) -> None:
+        self.live_tail.close()
         self.queries.close()
         self.flush_findings()
         self.store.close()

@@ -26,7 +26,9 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 from logpond.model.errors import InvalidParameterError
-from logpond.query import parse_filter_pattern
+from logpond.model.schema import PROMOTED_COLUMNS
+from logpond.pipeline.live_tail import DEFAULT_TAIL_BUFFER_ROWS
+from logpond.query import rebuild_message
 
 from .protocol import STREAM_NAME_RE, Call, operation
 
@@ -67,6 +69,14 @@ def encode_exception(kind: str, message: str) -> bytes:
     )
 
 
+def _raw_message(event: dict[str, Any]) -> str:
+    """The event's text as CloudWatch shows it (a structured record rebuilt as JSON)."""
+    if event["fields"] is None:
+        return str(event["message"] or "")
+    promoted = tuple(event[name] for name in PROMOTED_COLUMNS)
+    return rebuild_message(event["timestamp"], event["message"], event["fields"], promoted) or ""
+
+
 @operation("StartLiveTail")
 async def start_live_tail(call: Call) -> Response:
     identifiers = call.strings("logGroupIdentifiers", required=True, min_items=1, max_items=MAX_TAIL_GROUPS)
@@ -87,11 +97,11 @@ async def start_live_tail(call: Call) -> Response:
         call.access.group(group)
         call.existing_group(group)
     try:
-        pattern = parse_filter_pattern(text) if text else None
+        session = call.svc.live_tail.subscribe(
+            groups, text or None, streams=streams or (), stream_prefixes=prefixes or ()
+        )
     except InvalidParameterError as exc:
         raise InvalidParameterError(f"Invalid filter pattern: {exc}") from None
-    tail = call.svc.live_tail
-    session = tail.open(groups, streams=streams or (), stream_prefixes=prefixes or (), pattern=pattern)
     session_id = str(uuid.uuid4())
     by_name = {g: identifiers[i] for i, g in enumerate(groups)}
     start = {
@@ -110,7 +120,7 @@ async def start_live_tail(call: Call) -> Response:
             deadline = time.monotonic() + SESSION_SECONDS
             while time.monotonic() < deadline:
                 await asyncio.sleep(UPDATE_SECONDS)
-                events, dropped = session.drain()
+                events, dropped = session.drain(max_rows=DEFAULT_TAIL_BUFFER_ROWS)
                 sampled = dropped > 0 or len(events) > MAX_EVENTS_PER_UPDATE
                 if len(events) > MAX_EVENTS_PER_UPDATE:
                     keep = sorted(random.sample(range(len(events)), MAX_EVENTS_PER_UPDATE))
@@ -121,11 +131,11 @@ async def start_live_tail(call: Call) -> Response:
                         "sessionMetadata": {"sampled": sampled},
                         "sessionResults": [
                             {
-                                "logStreamName": e.stream,
-                                "logGroupIdentifier": by_name.get(e.group, e.group),
-                                "message": e.message,
-                                "timestamp": e.timestamp,
-                                "ingestionTime": e.ingestion_time,
+                                "logStreamName": e["stream"],
+                                "logGroupIdentifier": by_name.get(e["group"], e["group"]),
+                                "message": _raw_message(e),
+                                "timestamp": e["timestamp"],
+                                "ingestionTime": e["ingestion_time"],
                             }
                             for e in events
                         ],
@@ -133,6 +143,6 @@ async def start_live_tail(call: Call) -> Response:
                 )
             yield encode_exception("SessionTimeoutException", "Session timed out after 3 hours.")
         finally:
-            tail.close(session)
+            session.close()
 
     return StreamingResponse(frames(), media_type=EVENT_STREAM_TYPE)
