@@ -17,7 +17,20 @@ from .access import RawRoute
 from .errors import install_error_handlers
 from .listeners import start_listeners
 from .responses import JSONResponse
-from .routes import alerts, api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries, tail, ui, ui_queries
+from .routes import (
+    alerts,
+    api_v1,
+    es_bulk,
+    fluentbit,
+    health,
+    ingest,
+    loki,
+    otlp,
+    queries,
+    tail,
+    ui,
+    ui_queries,
+)
 from .routes.cloudwatch import cloudwatch_route
 from .routes.monitoring import monitoring_route
 from .services import Services
