@@ -55,7 +55,9 @@ def breach(server: AlertServer) -> None:
 
 def notifications(server: AlertServer) -> list[dict[str, Any]]:
     with server.client() as http:
-        found: list[dict[str, Any]] = http.get(f"/api/v1/alarms/{ALARM}/notifications").json()["notifications"]
+        found: list[dict[str, Any]] = http.get(f"/api/v1/alarms/{ALARM}/notifications").json()[
+            "notifications"
+        ]
     return found
 
 
@@ -74,7 +76,8 @@ def test_webhook_is_signed(alert_servers: AlertServers, receiver: Receiver) -> N
     server = alert_servers.start(base_config())
     with server.client() as http:
         created = http.put(
-            "/api/v1/channels/ops-hook", json={"type": "webhook", "url": receiver.url("/hook"), "secret": "s3cr3t"}
+            "/api/v1/channels/ops-hook",
+            json={"type": "webhook", "url": receiver.url("/hook"), "secret": "s3cr3t"},
         )
     assert created.status_code == 200, created.text
     put_alarm(server, "ops-hook")
@@ -100,7 +103,9 @@ def test_generated_signing_secret_is_shown_once(alert_servers: AlertServers, rec
     """A webhook created without a secret gets one, returned only in that answer."""
     server = alert_servers.start(base_config())
     with server.client() as http:
-        created = http.put("/api/v1/channels/hook", json={"type": "webhook", "url": receiver.url("/h")}).json()
+        created = http.put(
+            "/api/v1/channels/hook", json={"type": "webhook", "url": receiver.url("/h")}
+        ).json()
         secret = created["signing_secret"]
         assert len(secret) >= 32
         listed = http.get("/api/v1/channels").text
@@ -157,7 +162,9 @@ def test_receiver_down_is_retried_then_failed_and_ingest_goes_on(
     server = alert_servers.start(config)
     receiver.status = 503
     with server.client() as http:
-        http.put("/api/v1/channels/busy", json={"type": "slack", "url": receiver.url(secret_path)}).raise_for_status()
+        http.put(
+            "/api/v1/channels/busy", json={"type": "slack", "url": receiver.url(secret_path)}
+        ).raise_for_status()
     put_alarm(server, "busy", "down")
     breach(server)
     started = time.monotonic()
