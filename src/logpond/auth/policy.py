@@ -44,6 +44,11 @@ _READ_ACTIONS = [
     "logs:StopQuery",
     "logs:StartLiveTail",
     "logs:TestMetricFilter",
+    # Metrics and alarms (CloudWatch's names) and notification channels, read only.
+    "cloudwatch:Describe*",
+    "cloudwatch:Get*",
+    "cloudwatch:List*",
+    "logpond:DescribeNotificationChannels",
 ]
 _SHIP_ACTIONS = [
     "logs:CreateLogStream",

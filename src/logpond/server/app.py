@@ -17,8 +17,22 @@ from .access import RawRoute
 from .errors import install_error_handlers
 from .listeners import start_listeners
 from .responses import JSONResponse
-from .routes import api_v1, es_bulk, fluentbit, health, ingest, loki, otlp, queries, tail, ui, ui_queries
+from .routes import (
+    alerts,
+    api_v1,
+    es_bulk,
+    fluentbit,
+    health,
+    ingest,
+    loki,
+    otlp,
+    queries,
+    tail,
+    ui,
+    ui_queries,
+)
 from .routes.cloudwatch import cloudwatch_route
+from .routes.monitoring import monitoring_route
 from .services import Services
 from .settings import Settings
 
@@ -58,9 +72,11 @@ def create_app(
             asyncio.create_task(_every(sweep_every, services.store.sweep_expired, "retention sweep")),
             asyncio.create_task(_every(FINDINGS_FLUSH_SECONDS, services.flush_findings, "findings flush")),
         ]
+        services.alerting.start()
         try:
             listeners = await start_listeners(services)
         except BaseException:
+            await services.alerting.close()
             await asyncio.to_thread(services.close)
             raise
         if on_ready is not None:
@@ -75,6 +91,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await services.alerting.close()
             await asyncio.to_thread(services.close)
 
     app = FastAPI(
@@ -91,10 +108,13 @@ def create_app(
     install_error_handlers(app)
     app.router.routes.append(ingest.ingest)
     app.router.routes.extend([*es_bulk.ROUTES, *otlp.ROUTES, *loki.ROUTES, *fluentbit.ROUTES])
+    # CloudWatch metrics requests first: they share POST / with CloudWatch Logs.
+    app.router.routes.append(monitoring_route)
     app.router.routes.append(cloudwatch_route)
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(queries.router)
+    app.include_router(alerts.router)
     app.include_router(ui.router)
     app.include_router(ui_queries.router)
     app.include_router(tail.router)

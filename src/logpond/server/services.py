@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from logpond.alerts import Alerting
 from logpond.auth.keys import Credentials, Keyring, SecretBox
 from logpond.auth.policy import Arns, Principal, compile_policy, role_policy
 from logpond.auth.sessions import SessionStore
@@ -44,6 +45,8 @@ class Services:
     root_generated: bool
     # Group and stream rules of the shipper protocols (ES, OTLP, Loki, forward, syslog).
     router: Router = field(default_factory=Router)
+    # Metric filters, alarms, the evaluator and notifications.
+    alerting: Alerting = field(kw_only=True)
 
     live_tail: LiveTail = field(init=False)
     sessions: SessionStore = field(init=False)
@@ -110,14 +113,23 @@ class Services:
             default_retention_days=settings.ingest.default_retention_days,
             stages=[redaction],
         )
+        try:
+            box = SecretBox.for_data_dir(data_dir, settings.encryption_key)
+            alerting = Alerting(store, clock, settings.alerts, box, arns, public_url(settings))
+            alerting.apply_config()
+        except BaseException:
+            store.close()
+            raise
+        pipeline.hooks.append(alerting.hook)
         queries = QueryJobs(
             max_running=settings.queries.max_running,
             timeout_seconds=settings.queries.timeout_seconds,
             keep_seconds=settings.queries.keep_seconds,
         )
         services = cls(
-            settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated
-        )
+            settings, clock, store, keyring, arns, pipeline, redaction, queries, anonymous, root, generated,
+            alerting=alerting,
+        )  # fmt: skip
         services.router = Router([RouteRule.build(**rule.model_dump()) for rule in settings.ingest.routes])
         return services
 
@@ -130,6 +142,12 @@ class Services:
         self.queries.close()
         self.flush_findings()
         self.store.close()
+
+
+def public_url(settings: Settings) -> str:
+    """The server's own address, for links when ``alerts.public_url`` is not set."""
+    scheme = "https" if settings.server.tls_cert else "http"
+    return f"{scheme}://{settings.server.host}:{settings.server.port}"
 
 
 def apply_group_config(store: Store, settings: Settings) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from logpond.alerts.config import AlertsConfig
 from logpond.model.errors import InvalidParameterError, LogpondError
 from logpond.model.limits import MAX_INGEST_BODY_BYTES, MAX_SYSLOG_MESSAGE_BYTES, WRITER_MAX_PENDING_BYTES
 from logpond.model.names import LogGroupName, validate_tags
@@ -213,6 +214,8 @@ class Settings(_Strict):
     queries: QueriesConfig = Field(default_factory=QueriesConfig)
     saved_queries: list[SavedQueryConfig] = Field(default_factory=list)
     log_groups: list[GroupConfig] = Field(default_factory=list)
+    # Metric filters, notification channels and alarms (docs/alerts.md).
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     # Secrets come from the environment only, never from the config file.
     encryption_key: str | None = Field(None, exclude=True, repr=False)
     root_access_key_id: str | None = Field(None, exclude=True)

@@ -19,6 +19,8 @@ import pyarrow as pa
 from logpond.model.errors import InvalidParameterError
 from logpond.model.names import LogGroupName, LogStreamName
 
+from .alerting import AlertStore
+
 if TYPE_CHECKING:
     from logpond.query import FilterPattern, Plan, QueryResult
 
@@ -250,8 +252,10 @@ class AccessKeyRecord:
     revoked_ms: int | None = None
 
 
-class Store(Protocol):
+class Store(AlertStore, Protocol):
     """Log groups, streams, events and keys, behind one interface for every engine.
+
+    The alerting part (metric datapoints, alarms, channels, notifications) is ``AlertStore``.
 
     Writes are serialized by the store's writer; ``append`` returns a future that completes
     once the batch is durably committed.

@@ -48,6 +48,7 @@ from logpond.store.base import (
 from logpond.store.registry import StoreOptions
 from logpond.store.writer import GroupCommitWriter
 
+from .alerting import AlertResources
 from .catalog import Catalog, GroupRow, StreamRow
 from .commit import EventCommitter, count_loose_rows, index_traces, recover_statistics
 from .connection import DuckDBSettings, open_database
@@ -80,7 +81,7 @@ def open_duckdb_store(options: StoreOptions, clock: Clock) -> DuckDBStore:
 _DIRECT_COLUMNS = frozenset({"message", *PROMOTED_COLUMNS})
 
 
-class DuckDBStore(GroupResources):
+class DuckDBStore(GroupResources, AlertResources):
     """Events, groups, streams and keys in one DuckDB file; see docs/architecture.md."""
 
     dialect = "duckdb"
