@@ -192,3 +192,17 @@ def test_deleted_stream_rows_are_swept(store: DuckDBStore) -> None:
     assert store.sweep_expired().deleted_rows == 1
     assert store.get_group("/g").stored_bytes == 4  # "bb" and its "{}" fields
     assert [e.stream for e in store.search(SearchRequest(groups=["/g"])).events] == ["b"]
+
+
+def test_migrations_have_distinct_versions_and_all_apply(tmp_path: Path) -> None:
+    """Each migration file has its own number (a repeated one would be skipped on databases
+    that applied the first), and a new database applies every one of them."""
+    folder = Path(__file__).parents[3] / "src" / "logpond" / "store" / "duckdb" / "migrations"
+    versions = [int(p.name.split("_", 1)[0]) for p in sorted(folder.glob("*.sql"))]
+    assert len(versions) == len(set(versions)), versions
+    store = DuckDBStore(DuckDBSettings(tmp_path / "m.duckdb"))
+    try:
+        applied = store._con.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    finally:
+        store.close()
+    assert [v for (v,) in applied] == sorted(versions)
