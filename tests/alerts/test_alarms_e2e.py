@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from .conftest import MINUTE, AlertServer, AlertServers, Receiver
 
@@ -15,41 +16,23 @@ GROUP = "/qualisys/production/api"
 SETTLE_MS = 1000
 
 
+EXAMPLE = Path(__file__).parents[2] / "examples" / "qualisys.yaml"
+
+
 def story_config(tmp_path: Path, receiver: Receiver, **overrides: Any) -> dict[str, Any]:
-    """examples/qualisys.yaml's alerts, with the Slack URL pointing at the receiver."""
+    """examples/qualisys.yaml's alerts as they ship, with the Slack URL pointing at the
+    receiver and shorter settle and retry waits."""
     url_file = tmp_path / "slack-url"
     url_file.write_text(receiver.url("/slack/T000/B000/XXXX"))
-    alerts: dict[str, Any] = {
-        "settle_seconds": SETTLE_MS / 1000,
-        "retry_backoff_seconds": 0.1,
-        "delivery_attempts": 3,
-        "public_url": "https://logs.example.com",
-        "channels": [{"name": "qualisys-alerts", "type": "slack", "url_file": str(url_file)}],
-        "metric_filters": [
-            {"group": GROUP, "name": "qualisys-error-count", "pattern": '{ $.level = "error" }',
-             "metric_name": "ErrorCount", "namespace": "QUALISYS/Application"},
-            {"group": GROUP, "name": "qualisys-http-5xx", "pattern": "{ $.status >= 500 }",
-             "metric_name": "5xxCount", "namespace": "QUALISYS/Application"},
-            {"group": GROUP, "name": "qualisys-http-total", "pattern": "{ $.status = * }",
-             "metric_name": "RequestCount", "namespace": "QUALISYS/Application"},
-        ],
-        "alarms": [
-            {"name": "qualisys-error-rate-spike", "description": "Error rate exceeds 10 errors per minute",
-             "namespace": "QUALISYS/Application", "metric_name": "ErrorCount", "statistic": "Sum",
-             "period": 60, "evaluation_periods": 1, "threshold": 10, "comparison": "GreaterThanThreshold",
-             "treat_missing_data": "notBreaching", "alarm_actions": ["qualisys-alerts"]},
-            {"name": "qualisys-high-5xx-rate", "description": "5xx error rate exceeds 5%",
-             "evaluation_periods": 5, "threshold": 5, "comparison": "GreaterThanThreshold",
-             "metrics": [
-                 {"id": "error_rate", "expression": "FILL(http5xx, 0) / total * 100", "label": "5xx rate"},
-                 {"id": "http5xx", "namespace": "QUALISYS/Application", "metric_name": "5xxCount",
-                  "statistic": "Sum", "period": 60},
-                 {"id": "total", "namespace": "QUALISYS/Application", "metric_name": "RequestCount",
-                  "statistic": "Sum", "period": 60},
-             ],
-             "alarm_actions": ["qualisys-alerts"], "ok_actions": ["qualisys-alerts"]},
-        ],
-    }  # fmt: skip
+    alerts: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())["alerts"]
+    (channel,) = alerts["channels"]
+    alerts["channels"] = [{"name": channel["name"], "type": "slack", "url_file": str(url_file)}]
+    alerts.update(
+        settle_seconds=SETTLE_MS / 1000,
+        retry_backoff_seconds=0.1,
+        delivery_attempts=3,
+        public_url="https://logs.example.com",
+    )
     alerts.update(overrides)
     return {"log_groups": [{"name": GROUP, "retention_days": 90}], "alerts": alerts}
 

@@ -101,7 +101,16 @@ class Alerting:
                 self.store.create_group(LogGroupName(wanted.group), exist_ok=True)
             self.store.put_metric_filter(wanted)
         for channel in self.config.channels:
-            self.channels.put(_channel_spec(channel, env), keep_secrets=True)
+            try:
+                spec = _channel_spec(channel, env)
+            except InvalidParameterError as exc:
+                # The server still starts: an example config names a Slack URL variable a
+                # first run does not set. Notifications to the channel are recorded as failed.
+                log.warning(
+                    "channel not configured: %s", exc.message, extra={"channel": channel.name, **exc.details}
+                )
+                continue
+            self.channels.put(spec, keep_secrets=True)
         for alarm in self.config.alarms:
             definition = alarm.definition()
             existing_alarm = self.store.get_alarm(alarm.name)
