@@ -227,3 +227,21 @@ def test_restart_in_alarm_keeps_state_without_notifying_again(
                     "end": minute + 2 * MINUTE},
         ).json()  # fmt: skip
     assert [p["value"] for p in series["points"]] == [15.0, 15.0]
+
+
+def test_example_starts_without_the_slack_variable(
+    alert_servers: AlertServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/qualisys.yaml as shipped, with LOGPOND_SLACK_WEBHOOK_URL unset: the server
+    starts with both alarms and every metric filter; the channel is left out."""
+    monkeypatch.delenv("LOGPOND_SLACK_WEBHOOK_URL", raising=False)
+    config = yaml.safe_load(EXAMPLE.read_text())
+    config.pop("server")
+    server = alert_servers.start(config)
+    with server.client() as http:
+        alarms = {a["name"] for a in http.get("/api/v1/alarms").json()["alarms"]}
+        filters = {f["name"] for f in http.get("/api/v1/metric-filters").json()["metric_filters"]}
+        channels = http.get("/api/v1/channels").json()["channels"]
+    assert alarms == {"qualisys-error-rate-spike", "qualisys-high-5xx-rate"}
+    assert filters == {"qualisys-error-count", "qualisys-http-5xx", "qualisys-http-total"}
+    assert channels == []

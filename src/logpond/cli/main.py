@@ -9,6 +9,7 @@ import click
 from logpond import __version__
 from logpond.model.errors import LogpondError
 
+from .alerts import alarms, metrics
 from .groups import groups
 from .ingest import ingest
 from .keys import keys
@@ -32,7 +33,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, ingest, groups, keys, search, query, queries, rekey, pii):
+for command in (serve, ingest, groups, keys, search, query, queries, alarms, metrics, rekey, pii):
     cli.add_command(command)
 cli.add_command(redact_command, "redact")
 

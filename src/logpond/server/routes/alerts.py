@@ -202,6 +202,7 @@ async def alarm_history(
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
     _authorize_alarm(access, svc, name)
+    await asyncio.to_thread(svc.alerting.alarm, name)  # 404 for an unknown alarm
     items = await asyncio.to_thread(lambda: svc.store.alarm_history(name, kinds=kind, limit=limit))
     return {
         "history": [
@@ -247,6 +248,7 @@ async def alarm_notifications(
     svc: Services = Depends(services),
 ) -> dict[str, Any]:
     _authorize_alarm(access, svc, name)
+    await asyncio.to_thread(svc.alerting.alarm, name)  # 404 for an unknown alarm
     return {"notifications": await asyncio.to_thread(_notifications_out, svc, name, limit)}
 
 
