@@ -135,8 +135,9 @@ async def put_metric_filter(call: Call) -> dict[str, Any]:
             raise InvalidParameterError(f"Unsupported system field dimension: {unknown[0]}")
         options["emitSystemFieldDimensions"] = system_dimensions
     call.existing_group(group)
+    # Through alerting, which starts applying the filter to the events that arrive next.
     await in_thread(
-        call.svc.store.put_metric_filter,
+        call.svc.alerting.put_metric_filter,
         MetricFilter(group, name, text, transformations, call.svc.clock.now_ms(), options),
     )
     return {}
@@ -185,7 +186,7 @@ async def delete_metric_filter(call: Call) -> dict[str, Any]:
     name = call.required_string("filterName", max_len=512, pattern=STREAM_NAME_RE)
     call.access.group(group)
     call.existing_group(group)
-    await in_thread(call.svc.store.delete_metric_filter, group, name)
+    await in_thread(call.svc.alerting.delete_metric_filter, group, name)
     return {}
 
 
