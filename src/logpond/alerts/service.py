@@ -102,7 +102,7 @@ class Alerting:
             self.store.put_metric_filter(wanted)
         for channel in self.config.channels:
             try:
-                spec = _channel_spec(channel, env)
+                channel_spec = _channel_spec(channel, env)
             except InvalidParameterError as exc:
                 # The server still starts: an example config names a Slack URL variable a
                 # first run does not set. Notifications to the channel are recorded as failed.
@@ -110,7 +110,7 @@ class Alerting:
                     "channel not configured: %s", exc.message, extra={"channel": channel.name, **exc.details}
                 )
                 continue
-            self.channels.put(spec, keep_secrets=True)
+            self.channels.put(channel_spec, keep_secrets=True)
         for alarm in self.config.alarms:
             definition = alarm.definition()
             existing_alarm = self.store.get_alarm(alarm.name)
