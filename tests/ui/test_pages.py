@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
+from ..alerts.conftest import Receiver
 from ..conftest import LiveServer, ndjson
 from .conftest import new_page, screenshot, sign_in
 from .seed import API, STAGING, WORKER, Seeded
@@ -89,14 +91,68 @@ def test_change_a_groups_retention(page: Page, ui_server: tuple[LiveServer, Seed
     expect(row.locator("select")).to_have_value("14")
 
 
-def test_alarms_page_says_alarms_are_not_here_yet(
+def test_alarms_page_state_history_chart_and_test_notification(
     page: Page, ui_server: tuple[LiveServer, Seeded], artifacts: Path
 ) -> None:
-    """Without an alarms API the alarms page says so instead of failing."""
+    """An alarm on errors counted by a metric filter: listed with its state, its detail shows
+    the metric's chart, its history, a search of the events it counts, and a test
+    notification reaches the channel (a local receiver standing in for the webhook)."""
     server, _ = ui_server
-    page.goto(f"{server.url}/#/alarms")
-    expect(page.locator("#alarms-placeholder")).to_contain_text("not available yet")
-    screenshot(page, artifacts, "alarms")
+    receiver = Receiver()
+    try:
+        with server.client() as http:
+            http.put(
+                "/api/v1/metric-filters",
+                json={"group": API, "name": "ui-errors", "pattern": '{ $.level = "error" }',
+                      "metric_name": "UiErrors", "namespace": "UI/Test"},
+            ).raise_for_status()  # fmt: skip
+            http.put(
+                "/api/v1/channels/ui-hook", json={"type": "webhook", "url": receiver.url("/hook")}
+            ).raise_for_status()
+            http.put(
+                "/api/v1/alarms/ui-error-spike",
+                json={"description": "More than 10 errors a minute", "namespace": "UI/Test",
+                      "metric_name": "UiErrors", "statistic": "Sum", "period": 60, "evaluation_periods": 1,
+                      "comparison": ">", "threshold": 10, "alarm_actions": ["ui-hook"]},
+            ).raise_for_status()  # fmt: skip
+            now = int(time.time() * 1000)
+            errors = [{"timestamp": now - i, "level": "error", "message": "payment failed"} for i in range(3)]
+            http.post(f"/api/v1/ingest?group={API}&stream=pod-ui", content=ndjson(*errors)).raise_for_status()
+        page.goto(f"{server.url}/#/alarms")
+        row = page.locator('#alarms-table tr[data-alarm="ui-error-spike"]')
+        expect(row).to_contain_text("Sum(UiErrors) > 10")
+        expect(row).to_contain_text("1 of 1 x 60 s")
+        expect(row.locator(".state")).to_have_text(re.compile("INSUFFICIENT_DATA|OK"))
+        row.click()
+        detail = page.locator("#alarm-detail")
+        expect(detail.locator("#alarm-history")).to_contain_text('Alarm "ui-error-spike" created')
+        expect(detail.locator("#alarm-chart canvas")).to_be_visible()
+        expect(detail.locator("#alarm-search")).to_have_attribute("href", re.compile("^#/search\\?g=.*level"))
+        detail.locator("#alarm-test").click()
+        expect(detail.locator("#alarm-test-result")).to_contain_text("ui-hook: delivered")
+        (received,) = receiver.wait_for(1, "/hook")
+        assert received.json()["test"] is True and received.json()["alarm"] == "ui-error-spike"
+        expect(detail.locator("#alarm-notifications")).to_contain_text("delivered")
+        expect(row).to_contain_text("delivered (test)")
+        screenshot(page, artifacts, "alarms")
+        detail.locator("#alarm-search").click()
+        expect(page.locator("#query")).to_have_value(re.compile('filter level = "error"'))
+    finally:
+        receiver.close()
+        with server.client() as http:
+            http.delete("/api/v1/alarms/ui-error-spike")
+            http.delete("/api/v1/metric-filters", params={"group": API, "name": "ui-errors"})
+
+
+def test_alarms_page_without_alarms_says_how_to_make_one(
+    browser: Browser, fresh_server: LiveServer, artifacts: Path
+) -> None:
+    page = new_page(browser)
+    sign_in(page, fresh_server.url)
+    page.goto(f"{fresh_server.url}/#/alarms")
+    expect(page.locator("#alarms-empty")).to_contain_text("No alarms yet")
+    expect(page.locator("#alarms-empty")).to_contain_text("logpond alarms list")
+    page.context.close()
 
 
 def test_empty_server_tells_how_to_send_the_first_log(

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from logpond.alerts.alarms import STATES, definition_from_native, definition_to_native
+from logpond.alerts.alarms import STATES, compile_alarm, definition_from_native, definition_to_native
 from logpond.alerts.alarms import MetricQuery as AlarmQuery
 from logpond.alerts.channels import channel_view
+from logpond.alerts.links import search_link
 from logpond.alerts.metric_filters import metric_filter_from_native, metric_filter_to_native
 from logpond.alerts.statistics import check_period, parse_statistic
 from logpond.auth.policy import authorize, is_allowed
@@ -277,8 +278,15 @@ async def send_test_notification(
 async def get_alarm(
     name: str, access: Access = require("cloudwatch:DescribeAlarms"), svc: Services = Depends(services)
 ) -> dict[str, Any]:
+    """Also ``search``: the web UI's search (a ``#/search?...`` fragment) for the events the
+    alarm's metric filters count over its evaluation range, or null when no filter feeds it."""
     _authorize_alarm(access, svc, name)
-    return _alarm_out(svc, await asyncio.to_thread(svc.alerting.alarm, name))
+    record = await asyncio.to_thread(svc.alerting.alarm, name)
+    spec = compile_alarm(record.definition)
+    end = svc.clock.now_ms() // 60_000 * 60_000 + 60_000
+    start = end - (spec.evaluation_periods + 1) * spec.period * 1000
+    link = await asyncio.to_thread(search_link, svc.store, "", spec, start, end)
+    return {**_alarm_out(svc, record), "search": link[1:] if link else None}
 
 
 @router.put("/alarms/{name}", summary="Create or replace an alarm (its state is kept)")

@@ -94,4 +94,26 @@ export function statsChart(container, { fields, records, isTime, parseTime }) {
   }, data, container));
 }
 
+// Metric values over time, one line each ({label, points: [[ms, value], ...]}), with a
+// dashed threshold line when given.
+export function metricChart(container, { series, start, end, threshold }) {
+  const edges = threshold != null ? [start, end] : [];  // the threshold spans the whole range
+  const times = [...new Set([...edges, ...series.flatMap((s) => s.points.map(([t]) => t))])].sort((a, b) => a - b);
+  const data = [times.map((t) => t / 1000), ...series.map((s) => {
+    const byTime = new Map(s.points);
+    return times.map((t) => (byTime.has(t) ? byTime.get(t) : null));
+  })];
+  const lines = series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, points: { show: times.length < 60 }, spanGaps: true }));
+  if (threshold != null) {
+    data.push(times.map(() => threshold));
+    lines.push({ label: "threshold", stroke: css("--error"), width: 1, dash: [6, 4], points: { show: false } });
+  }
+  return sized(container, (width, height) => new uPlot({
+    width, height,
+    scales: { x: { time: true, range: [start / 1000, end / 1000] }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+    axes: [axis({ values: (u, s) => timeAxisValues(u, s.map((v) => v * 1000)) }), axis({ size: 50 })],
+    series: [{ value: (_u, v) => (v == null ? "" : formatTime(v * 1000)) }, ...lines],
+  }, data, container));
+}
+
 export { timeZone };
