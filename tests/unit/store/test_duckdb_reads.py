@@ -234,3 +234,73 @@ def test_retention_drops_the_trace_index_with_its_day(store: DuckDBStore, clock:
     assert store.sweep_expired().dropped_partitions == 1
     tables = {name for (name,) in store.reader().execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert not any(name.startswith(("events_", "traces_")) for name in tables)
+
+
+LIMITED_QUERIES = [
+    "fields @timestamp, @message, trace_id, tenant_id"
+    ' | filter level = "error" | sort @timestamp desc | limit 100',
+    "fields @timestamp, method, path, duration_ms | filter duration_ms > 500"
+    " | sort duration_ms desc | limit 50",
+    "fields @timestamp, method, path, status, trace_id | filter status >= 500"
+    " | sort @timestamp desc | limit 100",
+    "fields @timestamp, @logStream, @message | sort @timestamp asc | limit 7",
+    'filter @message like "GET" | fields concat(method, " ", path) as call | sort n desc | limit 5',
+    'fields @message | filter level = "absent" | sort @timestamp desc | limit 10',
+]
+
+
+@pytest.fixture
+def two_days(store: DuckDBStore) -> DuckDBStore:
+    """300 events over two days and two streams, every sort key distinct, some loose."""
+    store.create_group(LogGroupName("/g"))
+    items: list[dict[str, object]] = [
+        {
+            "message": f"{('GET', 'POST')[i % 2]} /items/{i}",
+            "timestamp": DAY_START + (i * 7_919) % (2 * DAY),
+            "level": ("info", "error", "warn")[i % 3],
+            "trace_id": f"t{i % 17}",
+            "tenant_id": f"tenant-{i % 5}",
+            "method": ("GET", "POST")[i % 2],
+            "path": f"/items/{i}",
+            "duration_ms": (i * 37) % 1000 + i / 1000,
+            "status": (200, 404, 500, 503)[i % 4],
+            "n": i,
+        }
+        for i in range(300)
+    ]
+    for chunk in range(0, 300, 60):
+        store.append(records("/g", f"s{chunk % 120}", *items[chunk : chunk + 60])).result()
+    store.append(lines("/g", "s0", '{"level": "error", "status": 502}')).result()
+    return store
+
+
+@pytest.mark.parametrize("query", LIMITED_QUERIES)
+@pytest.mark.parametrize("span", [(None, None), (DAY_START + 3_600_000, DAY_START + DAY + 7_200_000)])
+def test_limited_query_rows_do_not_depend_on_statistics(
+    two_days: DuckDBStore, query: str, span: tuple[int | None, int | None]
+) -> None:
+    """A sorted, limited query returns the same rows with statistics as without, and its
+    statistics equal a full count."""
+    plan = plan_query(query, PlanOptions(now_ms=NOW + 3 * DAY))
+    start, end = span
+    counted = two_days.run_plan(plan, ["/g"], start, end)
+    plain = two_days.run_plan(plan, ["/g"], start, end, statistics=False)
+    assert counted.records() == plain.records()
+    assert counted.fields == plain.fields
+    params = Params()
+    source = two_days.coverage(["/g"], start, end).relation(params)
+    rendered = render_statistics(plan, dialect_for("duckdb"), source)
+    exact = two_days.reader().execute(rendered.sql, {**rendered.params, **params.values}).fetchone()
+    assert exact is not None
+    assert (counted.statistics.records_matched, counted.statistics.records_scanned) == exact[:2]
+
+
+def test_limit_through_tied_sort_keys_keeps_the_same_keys(two_days: DuckDBStore) -> None:
+    """When the limit cuts through equal sort keys, any of the tied events may be returned,
+    but with or without statistics the keys are the same, in the same order."""
+    plan = plan_query("fields level, status | sort level asc | limit 120", PlanOptions(now_ms=NOW + 3 * DAY))
+    counted = two_days.run_plan(plan, ["/g"], None, None)
+    plain = two_days.run_plan(plan, ["/g"], None, None, statistics=False)
+    assert [r["level"] for r in counted.records()] == [r["level"] for r in plain.records()]
+    assert len(counted.records()) == 120
+    assert counted.statistics.records_matched == 301
