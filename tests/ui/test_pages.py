@@ -98,12 +98,14 @@ def test_alarms_page_state_history_chart_and_test_notification(
     the metric's chart, its history, a search of the events it counts, and a test
     notification reaches the channel (a local receiver standing in for the webhook)."""
     server, _ = ui_server
+    group = "/ui/alarms"  # a group of its own: the search tests count the seeded groups' errors
     receiver = Receiver()
     try:
         with server.client() as http:
+            http.post("/api/v1/groups", json={"name": group}).raise_for_status()
             http.put(
                 "/api/v1/metric-filters",
-                json={"group": API, "name": "ui-errors", "pattern": '{ $.level = "error" }',
+                json={"group": group, "name": "ui-errors", "pattern": '{ $.level = "error" }',
                       "metric_name": "UiErrors", "namespace": "UI/Test"},
             ).raise_for_status()  # fmt: skip
             http.put(
@@ -117,7 +119,9 @@ def test_alarms_page_state_history_chart_and_test_notification(
             ).raise_for_status()  # fmt: skip
             now = int(time.time() * 1000)
             errors = [{"timestamp": now - i, "level": "error", "message": "payment failed"} for i in range(3)]
-            http.post(f"/api/v1/ingest?group={API}&stream=pod-ui", content=ndjson(*errors)).raise_for_status()
+            http.post(
+                f"/api/v1/ingest?group={group}&stream=pod-ui", content=ndjson(*errors)
+            ).raise_for_status()
         page.goto(f"{server.url}/#/alarms")
         row = page.locator('#alarms-table tr[data-alarm="ui-error-spike"]')
         expect(row).to_contain_text("Sum(UiErrors) > 10")
@@ -141,7 +145,7 @@ def test_alarms_page_state_history_chart_and_test_notification(
         receiver.close()
         with server.client() as http:
             http.delete("/api/v1/alarms/ui-error-spike")
-            http.delete("/api/v1/metric-filters", params={"group": API, "name": "ui-errors"})
+            http.delete("/api/v1/metric-filters", params={"group": group, "name": "ui-errors"})
 
 
 def test_alarms_page_without_alarms_says_how_to_make_one(
