@@ -5,7 +5,6 @@ with metric math, and manages an alarm on it."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,20 +12,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from ..cloudwatch.conftest import _no_aws_environment  # noqa: F401 (autouse: no AWS settings leak in)
 from .conftest import MINUTE, AlertServer, AlertServers
 from .test_alarms_e2e import minute_of
 
 GROUP = "/cw/metrics"
 NAMESPACE = "Test/App"
-
-
-@pytest.fixture(autouse=True)
-def _no_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
 
 
 def client(server: AlertServer, service: str) -> Any:
