@@ -16,7 +16,7 @@ from logpond.query.filter_pattern import (
     parse_filter_pattern,
     parse_metric_value,
 )
-from logpond.query.matcher import FilterPatternMatcher, match_messages
+from logpond.query.matcher import FilterPatternMatcher, json_members, match_messages
 from logpond.query.sql.filter_pattern import filter_statement
 
 from .querycases import (
@@ -107,6 +107,27 @@ def test_pattern_matches_expected_events(
     assert got == expected
 
 
+# Every selector any JSON case reads: what a metric filter hook reads once per batch when
+# many filters share a group.
+ALL_SELECTORS = list(
+    {
+        selector.path: selector
+        for case in MATCH_CASES
+        for selector in FilterPatternMatcher(case["pattern"]).selectors()
+    }.values()
+)
+
+
+@pytest.mark.parametrize("case", MATCH_CASES, ids=_case_id)
+def test_pattern_matches_the_same_over_members_read_for_many_patterns(case: dict[str, Any]) -> None:
+    """Members read once for the selectors of every case give each pattern the same answer."""
+    events = EXPECTED[_case_id(case)]
+    batch = event_batch([row for row, _ in events])
+    matcher = FilterPatternMatcher(parse_filter_pattern(case["pattern"]), mixed_optional=_options(case))
+    shared = json_members(batch, ALL_SELECTORS)
+    assert matcher.mask(batch, shared).to_pylist() == [wanted for _, wanted in events]
+
+
 def _first_seq(case_id: str) -> int:
     seq = 1
     for other, events in EXPECTED.items():
@@ -157,6 +178,10 @@ def test_metric_value_is_extracted_from_matching_event(case: dict[str, Any]) -> 
     assert matcher.mask(batch).to_pylist() == [True]
     extracted = matcher.extract(batch, [value])
     assert extracted[value.key].to_pylist() == [metric["expect"]]
+    if value.selector is not None:  # the same from members read once for many filters
+        shared = json_members(batch, [*ALL_SELECTORS, value.selector])
+        assert matcher.mask(batch, shared).to_pylist() == [True]
+        assert matcher.extract(batch, [value], shared)[value.key].to_pylist() == [metric["expect"]]
 
 
 def test_pattern_longer_than_1024_characters_is_rejected() -> None:

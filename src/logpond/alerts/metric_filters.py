@@ -31,7 +31,8 @@ import pyarrow.compute as pc
 
 from logpond.model.errors import InvalidParameterError, LogpondError
 from logpond.query import FilterPatternMatcher, MetricValue, parse_filter_pattern, parse_metric_value
-from logpond.query.filter_pattern_ast import FilterPattern
+from logpond.query.filter_pattern_ast import FilterPattern, Selector
+from logpond.query.matcher import JsonMembers, json_members
 from logpond.store.alerting import MetricDatapoint, MetricSeries
 from logpond.store.base import AppendResult, MetricFilter, Store
 
@@ -246,18 +247,29 @@ class MinuteAggregates:
             pc.divide(batch.column("timestamp"), pa.scalar(MINUTE_MS, pa.int64())),
             pa.scalar(MINUTE_MS, pa.int64()),
         )
+        # Each event's JSON is read once for every filter of the group, not once per filter.
+        selectors: dict[tuple[str | int, ...], Selector] = {}
+        for metric_filter in filters:
+            for selector in metric_filter.matcher.selectors():
+                selectors.setdefault(selector.path, selector)
+            for value in metric_filter.extracted():
+                if value.selector is not None:
+                    selectors.setdefault(value.selector.path, value.selector)
+        members = json_members(batch, list(selectors.values())) if selectors else None
         for metric_filter in filters:
             try:
-                self._apply(metric_filter, batch, minutes)
+                self._apply(metric_filter, batch, minutes, members)
             except Exception:
                 log.exception(
                     "metric filter failed on a batch",
                     extra={"log_group": metric_filter.group, "filter": metric_filter.name},
                 )
 
-    def _apply(self, f: CompiledMetricFilter, batch: pa.RecordBatch, minutes: pa.Array) -> None:
-        mask = f.matcher.mask(batch)
-        extracted = f.matcher.extract(batch, f.extracted()) if f.extracted() else {}
+    def _apply(
+        self, f: CompiledMetricFilter, batch: pa.RecordBatch, minutes: pa.Array, members: JsonMembers | None
+    ) -> None:
+        mask = f.matcher.mask(batch, members)
+        extracted = f.matcher.extract(batch, f.extracted(), members) if f.extracted() else {}
         if f.value.number is not None:
             values = (
                 pa.array([f.value.number] * batch.num_rows, pa.float64())

@@ -156,9 +156,17 @@ def _loads_object(text: str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _members(
-    batch: pa.RecordBatch, selectors: Sequence[Selector]
-) -> tuple[pa.Array, dict[tuple[str | int, ...], _Members]]:
+JsonMembers = tuple[pa.Array, dict[tuple[str | int, ...], _Members]]
+
+
+def json_members(batch: pa.RecordBatch, selectors: Sequence[Selector]) -> JsonMembers:
+    """Whether each event is a JSON object, and each selector's member per event: read once
+    and passed to several matchers' :meth:`~FilterPatternMatcher.mask` and ``extract``
+    (each event's JSON is parsed once for all of them)."""
+    return _members(batch, selectors)
+
+
+def _members(batch: pa.RecordBatch, selectors: Sequence[Selector]) -> JsonMembers:
     """Whether each event is a JSON object, and each selector's member per event."""
     fields = batch.column("fields").to_pylist()
     messages = batch.column("message").to_pylist()
@@ -304,8 +312,13 @@ class FilterPatternMatcher:
         if isinstance(self.pattern, DelimitedPattern):
             self._regex = self.pattern.regex()
 
-    def mask(self, batch: pa.RecordBatch) -> pa.Array:
-        """Which events of ``batch`` match (a boolean array without nulls)."""
+    def selectors(self) -> tuple[Selector, ...]:
+        """The JSON members the pattern reads (none unless it is a JSON pattern)."""
+        return self.pattern.selectors() if isinstance(self.pattern, JsonPattern) else ()
+
+    def mask(self, batch: pa.RecordBatch, members: JsonMembers | None = None) -> pa.Array:
+        """Which events of ``batch`` match (a boolean array without nulls); ``members``:
+        :func:`json_members` of the batch for at least :meth:`selectors`, read beforehand."""
         _check_schema(batch)
         pattern = self.pattern
         if isinstance(pattern, MatchAll):
@@ -315,8 +328,8 @@ class FilterPatternMatcher:
         if isinstance(pattern, TermPattern):
             return self._terms(pattern, pc.fill_null(message_column(batch), ""))
         if isinstance(pattern, JsonPattern):
-            is_object, members = _members(batch, pattern.selectors())
-            return pc.and_(is_object, pc.fill_null(_json_eval(pattern.expr, members), False))
+            is_object, found = members if members is not None else _members(batch, pattern.selectors())
+            return pc.and_(is_object, pc.fill_null(_json_eval(pattern.expr, found), False))
         split = self._split(batch)
         values = self._values(split)
         matched = pc.is_valid(split)
@@ -366,7 +379,9 @@ class FilterPatternMatcher:
             out[column.name] = pc.if_else(valid, value, None)
         return out
 
-    def extract(self, batch: pa.RecordBatch, values: Sequence[MetricValue]) -> dict[str, pa.Array]:
+    def extract(
+        self, batch: pa.RecordBatch, values: Sequence[MetricValue], members: JsonMembers | None = None
+    ) -> dict[str, pa.Array]:
         """Each metric value's text per event, keyed by its name (``$.a.b``, ``$col``, ``1``).
 
         A number gives itself; a selector gives the JSON member's text (null when missing or
@@ -374,8 +389,10 @@ class FilterPatternMatcher:
         """
         _check_schema(batch)
         out: dict[str, pa.Array] = {}
-        selectors = [v.selector for v in values if v.selector is not None]
-        members = _members(batch, selectors)[1] if selectors else {}
+        if members is None:
+            selectors = [v.selector for v in values if v.selector is not None]
+            members = _members(batch, selectors) if selectors else (pa.array([], pa.bool_()), {})
+        found = members[1]
         columns = (
             self._values(self._split(batch))
             if isinstance(self.pattern, DelimitedPattern) and any(v.column for v in values)
@@ -383,7 +400,7 @@ class FilterPatternMatcher:
         )
         for value in values:
             if value.selector is not None:
-                member = members[value.selector.path]
+                member = found[value.selector.path]
                 scalar = pc.is_in(member.kind, _SCALARS)
                 out[value.key] = pc.if_else(scalar, member.text, None)
             elif value.column is not None:
