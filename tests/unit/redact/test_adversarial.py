@@ -9,7 +9,9 @@ Two kinds of input, each built at 4 KiB and 16 KiB for every rule alone:
   findings come every few characters. Budget: linear growth and at most 5 µs a finding
   (or 3 ms in all when the unit produces none).
 
-Times are the best of several runs, so a busy machine does not fail the test.
+Times are the best of several runs, so a busy machine does not fail the test. Growth is
+checked against 10x for 4x the input: linear work grows 4x, a quadratic one 16x, so the
+bound tells them apart with room for a noisy machine.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from logpond.redact import RULE_NAMES, Policy, Redactor
 
 SMALL, LARGE = 4 * 1024, 16 * 1024
 RUNS = 7
+MAX_GROWTH = 10  # from 4 KiB to 16 KiB: linear is 4, quadratic 16
 
 PROBE_PREFIXES = (
     "", "eyJ", "eyJhbGciOiJIUzI1NiJ9.", "password=", 'password="', "token: ", "name=",
@@ -59,25 +62,25 @@ def redactor(request: pytest.FixtureRequest) -> Redactor:
 
 
 def test_probes_cost_under_a_millisecond(redactor: Redactor) -> None:
-    """Every probe takes at most 1 ms at 16 KiB and grows at most 5x from 4 KiB."""
+    """Every probe takes at most 1 ms at 16 KiB and grows linearly from 4 KiB."""
     for prefix in PROBE_PREFIXES:
         for unit in PROBE_RUNS:
             small, large = sized(prefix, unit, SMALL), sized(prefix, unit, LARGE)
             small_time, large_time = time_redact(redactor, small), time_redact(redactor, large)
             assert large_time <= 1e-3, (prefix, unit, large_time)
-            if large_time / max(small_time, 1e-6) > 5 and large_time > 1e-4:
+            if large_time / max(small_time, 1e-6) > MAX_GROWTH and large_time > 1e-4:
                 # measure again, longer, before calling it non-linear
                 ratio = time_redact(redactor, large, 21) / time_redact(redactor, small, 21)
-                assert ratio <= 5, (prefix, unit, ratio)
+                assert ratio <= MAX_GROWTH, (prefix, unit, ratio)
 
 
 def test_dense_inputs_stay_linear(redactor: Redactor) -> None:
-    """Repeated units grow at most 5x from 4 KiB to 16 KiB and cost at most 5 µs a finding."""
+    """Repeated units grow linearly from 4 KiB to 16 KiB and cost at most 5 µs a finding."""
     for unit in DENSE_UNITS:
         text = sized("", unit, LARGE)
         small = time_redact(redactor, sized("", unit, SMALL))
         large = time_redact(redactor, text)
         findings = sum(redactor.redact_text(text)[1].values())
-        assert large / max(small, 1e-6) <= 5 or large <= 1e-4, (unit, small, large)
+        assert large / max(small, 1e-6) <= MAX_GROWTH or large <= 1e-4, (unit, small, large)
         budget = max(3e-3, 5e-6 * findings)
         assert large <= budget, (unit, large, findings)
