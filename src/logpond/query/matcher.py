@@ -113,6 +113,13 @@ class _Members:
 
 
 def _classify(value: Any) -> tuple[int, str | None, float | None]:
+    kind = type(value)  # exact types first: the common cases, and bool is not taken for int
+    if kind is str:
+        return _STRING, value, None
+    if kind is int or kind is float:
+        return _NUMBER, json_leaf_text(value), float(value)
+    if value is _ABSENT:
+        return _MISSING, None, None
     if value is None:
         return _NULL, None, None
     if value is True:
@@ -126,7 +133,7 @@ def _classify(value: Any) -> tuple[int, str | None, float | None]:
     return _CONTAINER, None, None
 
 
-_ABSENT = object()
+_ABSENT: Any = object()
 
 
 def _walk(document: Any, path: tuple[str | int, ...]) -> Any:
@@ -167,45 +174,49 @@ def json_members(batch: pa.RecordBatch, selectors: Sequence[Selector]) -> JsonMe
 
 
 def _members(batch: pa.RecordBatch, selectors: Sequence[Selector]) -> JsonMembers:
-    """Whether each event is a JSON object, and each selector's member per event."""
+    """Whether each event is a JSON object, and each selector's member per event.
+
+    A structured event's document is its ``fields`` with the record's head over them (the
+    time, the promoted columns that are set, the message); a member under a head name is
+    read from its column, the others from ``fields``, without building the merged document.
+    """
     fields = batch.column("fields").to_pylist()
     messages = batch.column("message").to_pylist()
-    promoted = {name: batch.column(name).to_pylist() for name in (*PROMOTED_COLUMNS, "message")}
-    stamps = batch.column("timestamp").to_pylist()
-    is_object: list[bool] = []
-    kinds: dict[tuple[str | int, ...], list[int]] = {s.path: [] for s in selectors}
-    texts: dict[tuple[str | int, ...], list[str | None]] = {s.path: [] for s in selectors}
-    numbers: dict[tuple[str | int, ...], list[float | None]] = {s.path: [] for s in selectors}
-    for row, stored in enumerate(fields):
-        document: dict[str, Any] | None
-        if stored is not None:
-            document = _loads_object(stored) or {}
-            head: dict[str, Any] = {"timestamp": _iso(stamps[row])}
-            for name, values in promoted.items():
-                if values[row] is not None:
-                    head[name] = values[row]
-            document = {**document, **head}
+    heads = {name: batch.column(name).to_pylist() for name in (*PROMOTED_COLUMNS, "message")}
+    stamps = (
+        batch.column("timestamp").to_pylist() if any(s.path[:1] == ("timestamp",) for s in selectors) else []
+    )
+    structured = [stored is not None for stored in fields]
+    documents = [
+        (_loads_object(stored) or {}) if stored is not None else _loads_object(messages[row])
+        for row, stored in enumerate(fields)
+    ]
+    members: dict[tuple[str | int, ...], _Members] = {}
+    for selector in selectors:
+        path = selector.path
+        first = path[0] if path else None
+        if first == "timestamp" or first in heads:
+            head_values = [_iso(ms) for ms in stamps] if first == "timestamp" else heads[str(first)]
+            values = []
+            for row, document in enumerate(documents):
+                if document is None:
+                    values.append(_ABSENT)
+                    continue
+                top = head_values[row] if structured[row] else None
+                if top is None:
+                    top = document.get(first, _ABSENT) if isinstance(first, str) else _ABSENT
+                values.append(_ABSENT if top is _ABSENT else _walk({first: top}, path))
+        elif len(path) == 1 and isinstance(first, str):
+            values = [_ABSENT if d is None else d.get(first, _ABSENT) for d in documents]
         else:
-            document = _loads_object(messages[row])
-        is_object.append(document is not None)
-        for path, path_kinds in kinds.items():
-            value = _ABSENT if document is None else _walk(document, path)
-            if value is _ABSENT:
-                kind, text, number = _MISSING, None, None
-            else:
-                kind, text, number = _classify(value)
-            path_kinds.append(kind)
-            texts[path].append(text)
-            numbers[path].append(number)
-    members = {
-        path: _Members(
-            pa.array(kinds[path], pa.int8()),
-            pa.array(texts[path], pa.string()),
-            pa.array(numbers[path], pa.float64()),
+            values = [_ABSENT if d is None else _walk(d, path) for d in documents]
+        classified = [_classify(value) for value in values]
+        members[path] = _Members(
+            pa.array([c[0] for c in classified], pa.int8()),
+            pa.array([c[1] for c in classified], pa.string()),
+            pa.array([c[2] for c in classified], pa.float64()),
         )
-        for path in kinds
-    }
-    return pa.array(is_object, pa.bool_()), members
+    return pa.array([document is not None for document in documents], pa.bool_()), members
 
 
 def _iso(ms: int) -> str:
