@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 import click
 
+from logpond.model.timestamps import format_iso
+
 from .client import Client, with_client
 from .output import print_json, print_table
 from .search import parse_since
@@ -16,9 +18,7 @@ __all__ = ["alarms", "metrics"]
 
 
 def _iso(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms / 1000)) + "Z"
+    return "-" if ms is None else format_iso(ms)
 
 
 def _dimensions(dimensions: dict[str, str]) -> str:
