@@ -170,6 +170,8 @@ def test_trace_view_follows_a_trace_across_groups(
     """From a result's trace_id, the trace view shows the api and worker events on one timeline."""
     server, seeded = ui_server
     open_search(page, server.url, [API], f'fields @timestamp, @message | filter trace_id = "{TRACE_ID}"')
+    # The histogram arrives after the rows and moves them down: click once the layout is still.
+    page.wait_for_selector("#search[data-histograms='1']")
     page.click("#results-list .vrow >> nth=0")
     page.click(f"#results-list a.trace-link:has-text('{TRACE_ID}')")
     page.wait_for_selector("#trace-timeline")
